@@ -1,0 +1,79 @@
+//! Who is asking: the `Actor` every public operation takes. It owns the identity of a caller and
+//! nothing else; deciding what an actor may do is `authz`'s job.
+
+use crate::model::{TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// The surface a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// LDAP.
+    Ldap,
+    /// RADIUS.
+    Radius,
+    /// SAML single sign-on.
+    Saml,
+    /// The admin API, CLI or console.
+    Admin,
+    /// Internal work (bootstrap, maintenance).
+    Internal,
+}
+
+/// Whose authority a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// The installation itself: bootstrap and internal work. Never built from a frontend's
+    /// input.
+    System,
+    /// A user of a tenant, with that user's effective rights.
+    User {
+        /// The user's tenant.
+        tenant: TenantId,
+        /// The user.
+        user: UserId,
+    },
+}
+
+/// The caller of a directory operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Actor {
+    /// Whose authority.
+    pub principal: Principal,
+    /// Where the request came from, when known.
+    pub source: Option<IpAddr>,
+    /// Through which surface.
+    pub protocol: Protocol,
+}
+
+impl Actor {
+    /// The installation itself, for bootstrap and internal work. Frontends never build this from
+    /// a request: they get user actors from authentication.
+    pub const fn system() -> Self {
+        Actor {
+            principal: Principal::System,
+            source: None,
+            protocol: Protocol::Internal,
+        }
+    }
+
+    /// A user acting through `protocol` from `source`.
+    pub const fn user(
+        tenant: TenantId,
+        user: UserId,
+        source: Option<IpAddr>,
+        protocol: Protocol,
+    ) -> Self {
+        Actor {
+            principal: Principal::User { tenant, user },
+            source,
+            protocol,
+        }
+    }
+
+    /// Whether this is the system actor.
+    pub fn is_system(&self) -> bool {
+        self.principal == Principal::System
+    }
+}

@@ -1,0 +1,334 @@
+//! Read caches for the hot paths — the tenant tree, each tenant's group graph with precomputed
+//! closures, and each scope tenant's roles and assignments. Each snapshot is labelled with the
+//! version of a marker key that every relevant write bumps in its own transaction, so a reader
+//! checks freshness with one key read and several nodes sharing a store stay correct. A snapshot
+//! is built from data at least as new as its label. It must not write anything.
+
+use crate::error::Error;
+use crate::model::{Assignment, Member, Status};
+use crate::model::{GroupId, Role, Subject, Tenant, TenantId, UserId};
+use crate::store::codec;
+use crate::store::keys::{self, Marker};
+use crate::store::records::Ptr;
+use crate::store::{Key, KeyRange, Store, Version};
+use parking_lot::RwLock;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tessera_policy::graph::GroupGraph;
+use tessera_policy::rbac;
+use tessera_policy::RightSet;
+
+/// What the tree cache keeps of a tenant.
+#[derive(Debug, Clone)]
+pub(crate) struct TenantNode {
+    pub(crate) parent: Option<TenantId>,
+    pub(crate) slug: String,
+    pub(crate) status: Status,
+}
+
+/// The whole tenant tree.
+#[derive(Debug, Default)]
+pub(crate) struct TreeSnapshot {
+    version: Version,
+    nodes: HashMap<TenantId, TenantNode>,
+    children: HashMap<TenantId, Vec<TenantId>>,
+    root: Option<TenantId>,
+}
+
+impl TreeSnapshot {
+    pub(crate) fn node(&self, t: TenantId) -> Option<&TenantNode> {
+        self.nodes.get(&t)
+    }
+
+    pub(crate) fn root(&self) -> Option<TenantId> {
+        self.root
+    }
+
+    /// `t`, its parent, … up to the root. Empty for an unknown tenant.
+    pub(crate) fn chain(&self, t: TenantId) -> Vec<TenantId> {
+        let mut out = Vec::new();
+        let mut cur = self.nodes.contains_key(&t).then_some(t);
+        while let Some(c) = cur {
+            if out.contains(&c) {
+                break; // corrupt data: never loop
+            }
+            out.push(c);
+            cur = self.nodes.get(&c).and_then(|n| n.parent);
+        }
+        out
+    }
+
+    /// Whether `a` is `t` or one of its ancestors.
+    pub(crate) fn is_self_or_ancestor(&self, a: TenantId, t: TenantId) -> bool {
+        self.chain(t).contains(&a)
+    }
+
+    /// Whether `t` and every ancestor are active.
+    pub(crate) fn chain_active(&self, t: TenantId) -> bool {
+        let chain = self.chain(t);
+        !chain.is_empty()
+            && chain.iter().all(|c| {
+                self.nodes
+                    .get(c)
+                    .is_some_and(|n| n.status == Status::Active)
+            })
+    }
+
+    /// Every tenant below `t`, parents before children, siblings by slug.
+    pub(crate) fn descendants(&self, t: TenantId) -> Vec<TenantId> {
+        let mut out = Vec::new();
+        let mut stack: Vec<TenantId> = self.sorted_children(t).into_iter().rev().collect();
+        while let Some(c) = stack.pop() {
+            if out.contains(&c) {
+                continue;
+            }
+            out.push(c);
+            stack.extend(self.sorted_children(c).into_iter().rev());
+        }
+        out
+    }
+
+    pub(crate) fn sorted_children(&self, t: TenantId) -> Vec<TenantId> {
+        let mut kids = self.children.get(&t).cloned().unwrap_or_default();
+        kids.sort_by(|a, b| {
+            let sa = self.nodes.get(a).map(|n| n.slug.as_str());
+            let sb = self.nodes.get(b).map(|n| n.slug.as_str());
+            sa.cmp(&sb)
+        });
+        kids
+    }
+
+    /// Every tenant, parents before children.
+    pub(crate) fn all(&self) -> Vec<TenantId> {
+        match self.root {
+            Some(r) => {
+                let mut v = vec![r];
+                v.extend(self.descendants(r));
+                v
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+/// A tenant's groups and memberships, with closures.
+#[derive(Debug, Default)]
+pub(crate) struct TenantGraph {
+    version: Version,
+    graph: GroupGraph<GroupId>,
+    /// Transitive groups of each group (not itself).
+    ancestors: HashMap<GroupId, Vec<GroupId>>,
+    user_direct: HashMap<UserId, Vec<GroupId>>,
+    group_direct_users: HashMap<GroupId, Vec<UserId>>,
+}
+
+impl TenantGraph {
+    pub(crate) fn would_cycle(&self, member: GroupId, container: GroupId) -> bool {
+        self.graph.would_cycle(member, container)
+    }
+
+    /// The groups a user is in, transitively, as a sorted set.
+    pub(crate) fn groups_of_user(&self, u: UserId) -> BTreeSet<GroupId> {
+        self.closure(self.user_direct.get(&u).map_or(&[][..], Vec::as_slice))
+    }
+
+    /// The groups a user is directly in, sorted.
+    pub(crate) fn direct_groups_of_user(&self, u: UserId) -> Vec<GroupId> {
+        let mut v = self.user_direct.get(&u).cloned().unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// The groups a group is in, transitively (not itself).
+    pub(crate) fn groups_of_group(&self, g: GroupId) -> BTreeSet<GroupId> {
+        self.ancestors
+            .get(&g)
+            .map_or_else(BTreeSet::new, |a| a.iter().copied().collect())
+    }
+
+    fn closure(&self, direct: &[GroupId]) -> BTreeSet<GroupId> {
+        let mut out = BTreeSet::new();
+        for g in direct {
+            out.insert(*g);
+            if let Some(a) = self.ancestors.get(g) {
+                out.extend(a.iter().copied());
+            }
+        }
+        out
+    }
+
+    /// Every member of `g`, transitively: the users and the groups inside it.
+    pub(crate) fn members_of(&self, g: GroupId) -> (BTreeSet<UserId>, BTreeSet<GroupId>) {
+        let groups = self.graph.descendants(g);
+        let mut users = BTreeSet::new();
+        for h in std::iter::once(&g).chain(groups.iter()) {
+            if let Some(us) = self.group_direct_users.get(h) {
+                users.extend(us.iter().copied());
+            }
+        }
+        (users, groups)
+    }
+}
+
+/// The roles and assignments of one scope tenant, ready for evaluation.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeRbac {
+    version: Version,
+    pub(crate) assignments: Vec<rbac::Assignment<Subject, crate::model::RoleId>>,
+    pub(crate) roles: HashMap<crate::model::RoleId, RightSet>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    tree: RwLock<Option<Arc<TreeSnapshot>>>,
+    graphs: RwLock<HashMap<TenantId, Arc<TenantGraph>>>,
+    rbac: RwLock<HashMap<TenantId, Arc<ScopeRbac>>>,
+}
+
+fn marker_version(store: &dyn Store, k: &Key) -> Result<Version, Error> {
+    Ok(store.get(k)?.map_or(0, |e| e.version))
+}
+
+const ALL: usize = usize::MAX;
+
+impl Cache {
+    /// The tree as of now.
+    pub(crate) fn tree(&self, store: &dyn Store) -> Result<Arc<TreeSnapshot>, Error> {
+        let v = marker_version(store, &keys::tree_marker())?;
+        self.tree_at(store, v)
+    }
+
+    /// The tree, given the tree marker's version (read inside a transaction).
+    pub(crate) fn tree_at(
+        &self,
+        store: &dyn Store,
+        v: Version,
+    ) -> Result<Arc<TreeSnapshot>, Error> {
+        if let Some(t) = self.tree.read().as_ref() {
+            if t.version == v {
+                return Ok(t.clone());
+            }
+        }
+        let mut snap = TreeSnapshot {
+            version: v,
+            ..TreeSnapshot::default()
+        };
+        for (_, e) in store.scan(&KeyRange::prefix(&keys::slugs()), ALL, false)? {
+            let id: TenantId = codec::decode::<Ptr<TenantId>>(&e.value)?.id;
+            let Some(te) = store.get(&keys::tenant(id))? else {
+                continue; // deleted between the two reads; the marker moved, so a rebuild follows
+            };
+            let t: Tenant = codec::decode(&te.value)?;
+            match t.parent {
+                Some(p) => snap.children.entry(p).or_default().push(t.id),
+                None => snap.root = Some(t.id),
+            }
+            snap.nodes.insert(
+                t.id,
+                TenantNode {
+                    parent: t.parent,
+                    slug: t.slug,
+                    status: t.status,
+                },
+            );
+        }
+        let snap = Arc::new(snap);
+        *self.tree.write() = Some(snap.clone());
+        Ok(snap)
+    }
+
+    /// A tenant's group graph as of now.
+    pub(crate) fn graph(&self, store: &dyn Store, t: TenantId) -> Result<Arc<TenantGraph>, Error> {
+        let v = marker_version(store, &keys::marker(t, Marker::Membership))?;
+        self.graph_at(store, t, v)
+    }
+
+    /// A tenant's group graph, given its membership marker's version.
+    pub(crate) fn graph_at(
+        &self,
+        store: &dyn Store,
+        t: TenantId,
+        v: Version,
+    ) -> Result<Arc<TenantGraph>, Error> {
+        if let Some(g) = self.graphs.read().get(&t) {
+            if g.version == v {
+                return Ok(g.clone());
+            }
+        }
+        let mut tg = TenantGraph {
+            version: v,
+            ..TenantGraph::default()
+        };
+        let prefix = keys::table_of(t, keys::table::MEMBER_OF);
+        let mut edges = Vec::new();
+        for (k, _) in store.scan(&KeyRange::prefix(&prefix), ALL, false)? {
+            let Some(tail) = k.tail(&prefix) else {
+                continue;
+            };
+            let (m, g) = tail
+                .split_at_checked(17)
+                .ok_or_else(|| Error::Corrupt("membership key".into()))?;
+            let member =
+                keys::decode_member(m).ok_or_else(|| Error::Corrupt("membership key".into()))?;
+            let group = GroupId::from_key_bytes(g)
+                .ok_or_else(|| Error::Corrupt("membership key".into()))?;
+            match member {
+                Member::User(u) => {
+                    tg.user_direct.entry(u).or_default().push(group);
+                    tg.group_direct_users.entry(group).or_default().push(u);
+                }
+                Member::Group(m) => edges.push((m, group)),
+            }
+        }
+        tg.graph = GroupGraph::from_edges(edges);
+        for g in tg.graph.groups() {
+            let anc: Vec<GroupId> = tg.graph.ancestors(g).into_iter().collect();
+            if !anc.is_empty() {
+                tg.ancestors.insert(g, anc);
+            }
+        }
+        let tg = Arc::new(tg);
+        self.graphs.write().insert(t, tg.clone());
+        Ok(tg)
+    }
+
+    /// The roles and assignments at a scope tenant as of now.
+    pub(crate) fn scope_rbac(
+        &self,
+        store: &dyn Store,
+        t: TenantId,
+    ) -> Result<Arc<ScopeRbac>, Error> {
+        let v = marker_version(store, &keys::marker(t, Marker::Rbac))?;
+        if let Some(s) = self.rbac.read().get(&t) {
+            if s.version == v {
+                return Ok(s.clone());
+            }
+        }
+        let mut s = ScopeRbac {
+            version: v,
+            ..ScopeRbac::default()
+        };
+        for (_, e) in store.scan(&KeyRange::prefix(&keys::roles(t)), ALL, false)? {
+            let r: Role = codec::decode(&e.value)?;
+            s.roles.insert(r.id, r.rights);
+        }
+        for (_, e) in store.scan(&KeyRange::prefix(&keys::assignments(t)), ALL, false)? {
+            let a: Assignment = codec::decode(&e.value)?;
+            s.assignments.push(rbac::Assignment {
+                subject: a.subject,
+                rights: a.rights,
+                roles: a.roles,
+                expires_at: a.expires_at,
+            });
+        }
+        let s = Arc::new(s);
+        self.rbac.write().insert(t, s.clone());
+        Ok(s)
+    }
+
+    /// Forgets a deleted tenant's snapshots.
+    pub(crate) fn forget(&self, t: TenantId) {
+        self.graphs.write().remove(&t);
+        self.rbac.write().remove(&t);
+    }
+}

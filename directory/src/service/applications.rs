@@ -1,0 +1,361 @@
+//! The applications service: a tenant's LDAP service, RADIUS clients and SAML service providers
+//! as records bound to groups, and the one "may this user use this application" check
+//! (transitive membership in a bound group; nobody by default). Protocol behaviour belongs to
+//! the frontends.
+
+use super::{must, tenant_in};
+use crate::actor::Actor;
+use crate::audit::{summary, Change};
+use crate::error::Error;
+use crate::model::{
+    AppId, AppKind, Application, ApplicationPatch, Group, GroupId, NewApplication, TenantId, User,
+    UserId,
+};
+use crate::store::keys::{self, fold};
+use crate::store::records::Ptr;
+use crate::store::txn::Txn;
+use crate::store::KeyRange;
+use crate::Directory;
+use tessera_policy::{Area, Right};
+
+/// Applications. Obtain with [`Directory::applications`].
+#[derive(Debug, Clone, Copy)]
+pub struct Applications<'a> {
+    dir: &'a Directory,
+}
+
+fn entity_id(a: &AppKind) -> Option<&str> {
+    match a {
+        AppKind::Saml(sp) => Some(&sp.entity_id),
+        AppKind::Ldap(_) | AppKind::Radius(_) => None,
+    }
+}
+
+impl<'a> Applications<'a> {
+    pub(crate) fn new(dir: &'a Directory) -> Self {
+        Applications { dir }
+    }
+
+    /// Registers a RADIUS client or SAML SP (Applications:Write). Every tenant already has its
+    /// one LDAP service. Bound groups must be groups of the tenant.
+    pub fn create(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewApplication,
+    ) -> Result<Application, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        new.validate()?;
+        if matches!(new.kind, AppKind::Ldap(_)) {
+            return Err(Error::AlreadyExists {
+                what: "LDAP service",
+            });
+        }
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            let name_key = keys::app_by_name(tenant, &new.name);
+            if tx.exists(&name_key)? {
+                return Err(Error::AlreadyExists {
+                    what: "application name",
+                });
+            }
+            let id = AppId::from_uuid(dir.ids().uuid());
+            if let Some(e) = entity_id(&new.kind) {
+                let k = keys::app_by_entity_id(tenant, e);
+                if tx.exists(&k)? {
+                    return Err(Error::AlreadyExists { what: "entity id" });
+                }
+                tx.put(k, &Ptr { id })?;
+            }
+            for g in &new.bound_groups {
+                must::<Group>(tx, &keys::group(tenant, *g))?;
+            }
+            let now = tx.now();
+            let app = Application {
+                id,
+                tenant,
+                name: new.name.clone(),
+                kind: new.kind.clone(),
+                bound_groups: new.bound_groups.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            tx.put(name_key, &Ptr { id })?;
+            tx.put(keys::app(tenant, id), &app)?;
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "application.create",
+                    target: format!("application:{}", app.name),
+                    before: None,
+                    after: summary(&app),
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )?;
+            Ok(app)
+        })
+    }
+
+    /// An application (Applications:Read).
+    pub fn get(&self, actor: &Actor, tenant: TenantId, id: AppId) -> Result<Application, Error> {
+        self.dir
+            .require(actor, tenant, Area::Applications, Right::Read)?;
+        self.dir.txn(|tx| must(tx, &keys::app(tenant, id)))
+    }
+
+    /// An application by name, case-insensitively (Applications:Read).
+    pub fn by_name(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        name: &str,
+    ) -> Result<Application, Error> {
+        self.dir
+            .require(actor, tenant, Area::Applications, Right::Read)?;
+        self.dir.txn(|tx| {
+            let id = must::<Ptr<AppId>>(tx, &keys::app_by_name(tenant, name))?.id;
+            must(tx, &keys::app(tenant, id))
+        })
+    }
+
+    /// The tenant's LDAP service (Applications:Read).
+    pub fn ldap_service(&self, actor: &Actor, tenant: TenantId) -> Result<Application, Error> {
+        self.dir
+            .require(actor, tenant, Area::Applications, Right::Read)?;
+        self.dir.txn(|tx| {
+            let id = must::<Ptr<AppId>>(tx, &keys::ldap_service(tenant))?.id;
+            must(tx, &keys::app(tenant, id))
+        })
+    }
+
+    /// Every application of a tenant, by name (Applications:Read).
+    pub fn list(&self, actor: &Actor, tenant: TenantId) -> Result<Vec<Application>, Error> {
+        self.dir
+            .require(actor, tenant, Area::Applications, Right::Read)?;
+        let mut apps: Vec<Application> = self.dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            let rows: Vec<(_, Application)> =
+                tx.scan(&KeyRange::prefix(&keys::apps(tenant)), usize::MAX)?;
+            Ok(rows.into_iter().map(|(_, a)| a).collect())
+        })?;
+        apps.sort_by_key(|a| fold(&a.name));
+        Ok(apps)
+    }
+
+    /// Changes an application's name or settings (Applications:Write); its kind stays.
+    pub fn update(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+        patch: ApplicationPatch,
+    ) -> Result<Application, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            let before: Application = must(tx, &keys::app(tenant, id))?;
+            let mut app = before.clone();
+            if let Some(n) = &patch.name {
+                if matches!(before.kind, AppKind::Ldap(_)) && n != &before.name {
+                    return Err(Error::NotAllowed("the LDAP service keeps its name"));
+                }
+                app.name = n.clone();
+            }
+            if let Some(k) = &patch.kind {
+                if k.as_str() != before.kind.as_str() {
+                    return Err(crate::model::validate::invalid(
+                        "kind",
+                        "an application's kind cannot change",
+                    ));
+                }
+                app.kind = k.clone();
+            }
+            NewApplication {
+                name: app.name.clone(),
+                kind: app.kind.clone(),
+                bound_groups: Default::default(),
+            }
+            .validate()?;
+            if fold(&app.name) != fold(&before.name) {
+                let k = keys::app_by_name(tenant, &app.name);
+                if tx.exists(&k)? {
+                    return Err(Error::AlreadyExists {
+                        what: "application name",
+                    });
+                }
+                tx.delete(keys::app_by_name(tenant, &before.name));
+                tx.put(k, &Ptr { id })?;
+            }
+            if entity_id(&app.kind) != entity_id(&before.kind) {
+                if let Some(e) = entity_id(&app.kind) {
+                    let k = keys::app_by_entity_id(tenant, e);
+                    if tx.exists(&k)? {
+                        return Err(Error::AlreadyExists { what: "entity id" });
+                    }
+                    tx.put(k, &Ptr { id })?;
+                }
+                if let Some(e) = entity_id(&before.kind) {
+                    tx.delete(keys::app_by_entity_id(tenant, e));
+                }
+            }
+            app.updated_at = tx.now();
+            tx.put(keys::app(tenant, id), &app)?;
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "application.update",
+                    target: format!("application:{}", app.name),
+                    before: summary(&before),
+                    after: summary(&app),
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )?;
+            Ok(app)
+        })
+    }
+
+    /// Deletes a RADIUS client or SAML SP (Applications:Write). The LDAP service stays.
+    pub fn delete(&self, actor: &Actor, tenant: TenantId, id: AppId) -> Result<(), Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            let app: Application = must(tx, &keys::app(tenant, id))?;
+            if matches!(app.kind, AppKind::Ldap(_)) {
+                return Err(Error::NotAllowed("the LDAP service cannot be deleted"));
+            }
+            if let Some(e) = entity_id(&app.kind) {
+                tx.delete(keys::app_by_entity_id(tenant, e));
+            }
+            tx.delete(keys::app_by_name(tenant, &app.name));
+            tx.delete(keys::app(tenant, id));
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "application.delete",
+                    target: format!("application:{}", app.name),
+                    before: summary(&app),
+                    after: None,
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )
+        })
+    }
+
+    /// Lets the members of a group (transitively) use an application (Applications:Write).
+    pub fn bind_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+        group: GroupId,
+    ) -> Result<Application, Error> {
+        self.set_binding(actor, tenant, id, group, true)
+    }
+
+    /// Stops a group's members from using an application through that group.
+    pub fn unbind_group(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+        group: GroupId,
+    ) -> Result<Application, Error> {
+        self.set_binding(actor, tenant, id, group, false)
+    }
+
+    fn set_binding(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+        group: GroupId,
+        bind: bool,
+    ) -> Result<Application, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            let before: Application = must(tx, &keys::app(tenant, id))?;
+            let g: Group = must(tx, &keys::group(tenant, group))?;
+            let mut app = before.clone();
+            let changed = if bind {
+                app.bound_groups.insert(group)
+            } else {
+                app.bound_groups.remove(&group)
+            };
+            if !changed {
+                return if bind {
+                    Err(Error::AlreadyExists { what: "binding" })
+                } else {
+                    Err(Error::NotFound)
+                };
+            }
+            app.updated_at = tx.now();
+            tx.put(keys::app(tenant, id), &app)?;
+            record_binding(dir, tx, actor, &actor_name, &app, &g, bind)?;
+            Ok(app)
+        })
+    }
+
+    /// Whether a user may use an application: a member, directly or through nested groups, of
+    /// one of its bound groups. Nobody may use an application without bound groups.
+    /// Applications:Read and Users:Read on the tenant (the system actor for authentication).
+    pub fn may_use(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+        user: UserId,
+    ) -> Result<bool, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Read)?;
+        dir.require(actor, tenant, Area::Users, Right::Read)?;
+        let app: Application = dir.txn(|tx| {
+            must::<User>(tx, &keys::user(tenant, user))?;
+            must(tx, &keys::app(tenant, id))
+        })?;
+        if app.bound_groups.is_empty() {
+            return Ok(false);
+        }
+        let groups = dir.cache().graph(dir.store(), tenant)?.groups_of_user(user);
+        Ok(app.bound_groups.iter().any(|g| groups.contains(g)))
+    }
+}
+
+fn record_binding(
+    dir: &Directory,
+    tx: &mut Txn<'_>,
+    actor: &Actor,
+    actor_name: &str,
+    app: &Application,
+    g: &Group,
+    bind: bool,
+) -> Result<(), Error> {
+    let detail = Some(serde_json::json!({ "group": g.name }));
+    dir.record_change(
+        tx,
+        Change {
+            tenant: app.tenant,
+            action: if bind {
+                "application.bind_group"
+            } else {
+                "application.unbind_group"
+            },
+            target: format!("application:{}", app.name),
+            before: if bind { None } else { detail.clone() },
+            after: if bind { detail } else { None },
+            actor,
+            actor_name,
+        },
+    )
+}

@@ -1,0 +1,446 @@
+//! Store keys. Every key is built here, from typed ids only, and starts with its namespace: the
+//! tenant it belongs to (or the installation, for the few installation-wide entries). A lookup
+//! without a tenant cannot be written. Variable-length parts (names) only ever come last, so
+//! prefix scans are unambiguous. It must not know about values.
+
+use crate::model::{
+    AppId, AssignmentId, EventId, GroupId, Member, RoleId, Subject, TenantId, UserId,
+};
+use tessera_policy::Timestamp;
+
+/// Whose data a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Namespace {
+    /// Installation-wide entries: the root pointer, the slug index, the tree marker.
+    Installation,
+    /// A tenant's data.
+    Tenant(TenantId),
+}
+
+impl Namespace {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        match self {
+            Namespace::Installation => vec![NS_INSTALLATION],
+            Namespace::Tenant(t) => {
+                let mut v = Vec::with_capacity(17);
+                v.push(NS_TENANT);
+                v.extend_from_slice(t.key_bytes());
+                v
+            }
+        }
+    }
+
+    /// The namespace a raw key starts with.
+    pub(crate) fn of(raw: &[u8]) -> Option<Namespace> {
+        match raw.split_first()? {
+            (&NS_INSTALLATION, _) => Some(Namespace::Installation),
+            (&NS_TENANT, rest) => rest
+                .get(..16)
+                .and_then(TenantId::from_key_bytes)
+                .map(Namespace::Tenant),
+            _ => None,
+        }
+    }
+}
+
+const NS_INSTALLATION: u8 = 0x00;
+const NS_TENANT: u8 = 0x01;
+
+/// Tables: the byte after the namespace.
+pub(crate) mod table {
+    pub(crate) const TENANT: u8 = 0x01;
+    pub(crate) const CHILD: u8 = 0x02;
+    pub(crate) const SLUG: u8 = 0x03;
+    pub(crate) const ROOT: u8 = 0x04;
+    pub(crate) const COUNTER: u8 = 0x05;
+    pub(crate) const MARKER: u8 = 0x06;
+    pub(crate) const USER: u8 = 0x10;
+    pub(crate) const USER_NAME: u8 = 0x11;
+    pub(crate) const USER_EMAIL: u8 = 0x12;
+    pub(crate) const USER_UID: u8 = 0x13;
+    pub(crate) const GROUP: u8 = 0x20;
+    pub(crate) const GROUP_NAME: u8 = 0x21;
+    pub(crate) const GROUP_GID: u8 = 0x22;
+    pub(crate) const MEMBER: u8 = 0x30;
+    pub(crate) const MEMBER_OF: u8 = 0x31;
+    pub(crate) const APP: u8 = 0x40;
+    pub(crate) const APP_NAME: u8 = 0x41;
+    pub(crate) const APP_ENTITY: u8 = 0x42;
+    pub(crate) const LDAP_SERVICE: u8 = 0x43;
+    pub(crate) const ROLE: u8 = 0x50;
+    pub(crate) const ROLE_NAME: u8 = 0x51;
+    pub(crate) const ROLE_COPY: u8 = 0x52;
+    pub(crate) const ASSIGNMENT: u8 = 0x60;
+    pub(crate) const ASSIGNMENT_SUBJECT: u8 = 0x61;
+    pub(crate) const AUDIT: u8 = 0x70;
+}
+
+/// Per-tenant counters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    /// The next uidNumber/gidNumber to hand out (one range for both, as FreeIPA does, so a
+    /// user's own number never collides with a group's).
+    PosixId = 1,
+}
+
+/// Keys whose version tells caches that a kind of data changed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Marker {
+    /// Group memberships of a tenant.
+    Membership = 1,
+    /// Roles and assignments at a tenant.
+    Rbac = 2,
+    /// The tenant tree (installation namespace).
+    Tree = 3,
+}
+
+/// A complete key.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key(Vec<u8>);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl Key {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// For store backends reading keys back from disk.
+    pub(crate) fn from_stored(raw: Vec<u8>) -> Self {
+        Key(raw)
+    }
+
+    pub(crate) fn namespace(&self) -> Option<Namespace> {
+        Namespace::of(&self.0)
+    }
+
+    /// The bytes after `prefix`, when the key starts with it.
+    pub(crate) fn tail(&self, prefix: &Prefix) -> Option<&[u8]> {
+        self.0.strip_prefix(prefix.0.as_slice())
+    }
+}
+
+/// The start of a family of keys, for scans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Prefix(Vec<u8>);
+
+impl Prefix {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key made of this prefix and a tail (a cursor).
+    pub(crate) fn with_tail(&self, tail: &[u8]) -> Key {
+        let mut v = self.0.clone();
+        v.extend_from_slice(tail);
+        Key(v)
+    }
+}
+
+fn key(ns: Namespace, table: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut v = ns.encode();
+    v.push(table);
+    for p in parts {
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+fn t(id: TenantId) -> Namespace {
+    Namespace::Tenant(id)
+}
+
+/// Index values that compare case-insensitively are stored folded.
+pub(crate) fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+fn member_bytes(m: &Member) -> Vec<u8> {
+    let (kind, id) = match m {
+        Member::User(u) => (1u8, u.key_bytes()),
+        Member::Group(g) => (2u8, g.key_bytes()),
+    };
+    let mut out = Vec::with_capacity(17);
+    out.push(kind);
+    out.extend_from_slice(id);
+    out
+}
+
+pub(crate) fn decode_member(b: &[u8]) -> Option<Member> {
+    let (kind, id) = b.split_first()?;
+    let id = id.get(..16)?;
+    match kind {
+        1 => UserId::from_key_bytes(id).map(Member::User),
+        2 => GroupId::from_key_bytes(id).map(Member::Group),
+        _ => None,
+    }
+}
+
+fn subject_bytes(s: &Subject) -> Vec<u8> {
+    match s {
+        Subject::User { id, .. } => member_bytes(&Member::User(*id)),
+        Subject::Group { id, .. } => member_bytes(&Member::Group(*id)),
+    }
+}
+
+/// Timestamps in keys: sign-flipped big-endian, so byte order is time order.
+pub(crate) fn time_bytes(at: Timestamp) -> [u8; 8] {
+    ((at.0 as u64) ^ (1u64 << 63)).to_be_bytes()
+}
+
+// ---- installation-wide ----
+
+pub(crate) fn root() -> Key {
+    Key(key(Namespace::Installation, table::ROOT, &[]))
+}
+pub(crate) fn slug(slug: &str) -> Key {
+    Key(key(
+        Namespace::Installation,
+        table::SLUG,
+        &[slug.as_bytes()],
+    ))
+}
+pub(crate) fn slugs() -> Prefix {
+    Prefix(key(Namespace::Installation, table::SLUG, &[]))
+}
+pub(crate) fn tree_marker() -> Key {
+    Key(key(
+        Namespace::Installation,
+        table::MARKER,
+        &[&[Marker::Tree as u8]],
+    ))
+}
+
+// ---- tenant ----
+
+pub(crate) fn tenant(id: TenantId) -> Key {
+    Key(key(t(id), table::TENANT, &[]))
+}
+pub(crate) fn child(parent: TenantId, child: TenantId) -> Key {
+    Key(key(t(parent), table::CHILD, &[child.key_bytes()]))
+}
+pub(crate) fn children(parent: TenantId) -> Prefix {
+    Prefix(key(t(parent), table::CHILD, &[]))
+}
+pub(crate) fn counter(tenant: TenantId, c: Counter) -> Key {
+    Key(key(t(tenant), table::COUNTER, &[&[c as u8]]))
+}
+pub(crate) fn marker(tenant: TenantId, m: Marker) -> Key {
+    Key(key(t(tenant), table::MARKER, &[&[m as u8]]))
+}
+/// Everything a tenant holds.
+#[cfg(test)]
+pub(crate) fn tenant_all(tenant: TenantId) -> Prefix {
+    Prefix(Namespace::Tenant(tenant).encode())
+}
+pub(crate) fn table_of(tenant: TenantId, table: u8) -> Prefix {
+    Prefix(key(t(tenant), table, &[]))
+}
+
+// ---- users ----
+
+pub(crate) fn user(tenant: TenantId, id: UserId) -> Key {
+    Key(key(t(tenant), table::USER, &[id.key_bytes()]))
+}
+pub(crate) fn users(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::USER)
+}
+pub(crate) fn user_by_name(tenant: TenantId, username: &str) -> Key {
+    Key(key(
+        t(tenant),
+        table::USER_NAME,
+        &[fold(username).as_bytes()],
+    ))
+}
+pub(crate) fn user_names(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::USER_NAME)
+}
+pub(crate) fn user_by_email(tenant: TenantId, email: &str) -> Key {
+    Key(key(t(tenant), table::USER_EMAIL, &[fold(email).as_bytes()]))
+}
+pub(crate) fn user_by_uid(tenant: TenantId, uid: u32) -> Key {
+    Key(key(t(tenant), table::USER_UID, &[&uid.to_be_bytes()]))
+}
+
+// ---- groups and membership ----
+
+pub(crate) fn group(tenant: TenantId, id: GroupId) -> Key {
+    Key(key(t(tenant), table::GROUP, &[id.key_bytes()]))
+}
+pub(crate) fn groups(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::GROUP)
+}
+pub(crate) fn group_by_name(tenant: TenantId, name: &str) -> Key {
+    Key(key(t(tenant), table::GROUP_NAME, &[fold(name).as_bytes()]))
+}
+pub(crate) fn group_names(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::GROUP_NAME)
+}
+pub(crate) fn group_by_gid(tenant: TenantId, gid: u32) -> Key {
+    Key(key(t(tenant), table::GROUP_GID, &[&gid.to_be_bytes()]))
+}
+/// Forward edge: `member` is a direct member of `group`.
+pub(crate) fn member(tenant: TenantId, group: GroupId, member: &Member) -> Key {
+    Key(key(
+        t(tenant),
+        table::MEMBER,
+        &[group.key_bytes(), &member_bytes(member)],
+    ))
+}
+pub(crate) fn members(tenant: TenantId, group: GroupId) -> Prefix {
+    Prefix(key(t(tenant), table::MEMBER, &[group.key_bytes()]))
+}
+/// Reverse edge of [`member`].
+pub(crate) fn member_of(tenant: TenantId, member: &Member, group: GroupId) -> Key {
+    Key(key(
+        t(tenant),
+        table::MEMBER_OF,
+        &[&member_bytes(member), group.key_bytes()],
+    ))
+}
+pub(crate) fn memberships_of(tenant: TenantId, member: &Member) -> Prefix {
+    Prefix(key(t(tenant), table::MEMBER_OF, &[&member_bytes(member)]))
+}
+
+// ---- applications ----
+
+pub(crate) fn app(tenant: TenantId, id: AppId) -> Key {
+    Key(key(t(tenant), table::APP, &[id.key_bytes()]))
+}
+pub(crate) fn apps(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::APP)
+}
+pub(crate) fn app_by_name(tenant: TenantId, name: &str) -> Key {
+    Key(key(t(tenant), table::APP_NAME, &[fold(name).as_bytes()]))
+}
+pub(crate) fn app_by_entity_id(tenant: TenantId, entity_id: &str) -> Key {
+    Key(key(t(tenant), table::APP_ENTITY, &[entity_id.as_bytes()]))
+}
+
+/// Points to the tenant's LDAP service application.
+pub(crate) fn ldap_service(tenant: TenantId) -> Key {
+    Key(key(t(tenant), table::LDAP_SERVICE, &[]))
+}
+
+// ---- roles and assignments ----
+
+pub(crate) fn role(tenant: TenantId, id: RoleId) -> Key {
+    Key(key(t(tenant), table::ROLE, &[id.key_bytes()]))
+}
+pub(crate) fn roles(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::ROLE)
+}
+pub(crate) fn role_by_name(tenant: TenantId, name: &str) -> Key {
+    Key(key(
+        t(tenant),
+        table::ROLE_NAME,
+        &[tessera_policy::roles::name_key(name).as_bytes()],
+    ))
+}
+/// Index at the source: `copy` in `copy_tenant` is a locked copy of `source`.
+pub(crate) fn role_copy(
+    source_tenant: TenantId,
+    source: RoleId,
+    copy_tenant: TenantId,
+    copy: RoleId,
+) -> Key {
+    Key(key(
+        t(source_tenant),
+        table::ROLE_COPY,
+        &[
+            source.key_bytes(),
+            copy_tenant.key_bytes(),
+            copy.key_bytes(),
+        ],
+    ))
+}
+pub(crate) fn role_copies(source_tenant: TenantId, source: RoleId) -> Prefix {
+    Prefix(key(
+        t(source_tenant),
+        table::ROLE_COPY,
+        &[source.key_bytes()],
+    ))
+}
+pub(crate) fn assignment(scope: TenantId, id: AssignmentId) -> Key {
+    Key(key(t(scope), table::ASSIGNMENT, &[id.key_bytes()]))
+}
+pub(crate) fn assignments(scope: TenantId) -> Prefix {
+    table_of(scope, table::ASSIGNMENT)
+}
+/// Index at the subject's tenant: `subject` holds assignment `id` at `scope`.
+pub(crate) fn assignment_of(subject: &Subject, scope: TenantId, id: AssignmentId) -> Key {
+    Key(key(
+        t(subject.tenant()),
+        table::ASSIGNMENT_SUBJECT,
+        &[&subject_bytes(subject), scope.key_bytes(), id.key_bytes()],
+    ))
+}
+pub(crate) fn assignments_of(subject: &Subject) -> Prefix {
+    Prefix(key(
+        t(subject.tenant()),
+        table::ASSIGNMENT_SUBJECT,
+        &[&subject_bytes(subject)],
+    ))
+}
+
+// ---- audit ----
+
+pub(crate) fn audit(tenant: TenantId, at: Timestamp, id: EventId) -> Key {
+    Key(key(
+        t(tenant),
+        table::AUDIT,
+        &[&time_bytes(at), id.key_bytes()],
+    ))
+}
+pub(crate) fn audit_log(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::AUDIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn tid(n: u8) -> TenantId {
+        TenantId::from_uuid(Uuid::from_bytes([n; 16]))
+    }
+
+    #[test]
+    fn every_key_starts_with_its_tenant() {
+        let a = tid(1);
+        let u = UserId::from_uuid(Uuid::from_bytes([9; 16]));
+        for k in [
+            user(a, u),
+            user_by_name(a, "Alice"),
+            tenant(a),
+            marker(a, Marker::Rbac),
+        ] {
+            assert_eq!(k.namespace(), Some(Namespace::Tenant(a)));
+            assert!(k.as_bytes().starts_with(&tenant_all(a).0));
+        }
+        assert_eq!(slug("x").namespace(), Some(Namespace::Installation));
+    }
+
+    #[test]
+    fn names_are_folded_and_time_orders_bytes() {
+        assert_eq!(user_by_name(tid(1), "ALICE"), user_by_name(tid(1), "alice"));
+        assert!(time_bytes(Timestamp(-5)) < time_bytes(Timestamp(3)));
+        assert!(time_bytes(Timestamp(3)) < time_bytes(Timestamp(1 << 40)));
+    }
+
+    #[test]
+    fn member_bytes_round_trip() {
+        let g = Member::Group(GroupId::from_uuid(Uuid::from_bytes([3; 16])));
+        assert_eq!(decode_member(&member_bytes(&g)), Some(g));
+        assert_eq!(decode_member(&[7; 17]), None);
+        assert_eq!(decode_member(&[1; 5]), None);
+    }
+}

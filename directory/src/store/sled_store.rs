@@ -1,0 +1,435 @@
+//! The embedded backend on sled 0.34.7. It owns the on-disk layout: a `data` tree of
+//! `key → version(8, BE) ‖ value`, a `revisions` tree of `namespace → seq`, a `changes` tree of
+//! `seq → change record` and a `meta` tree with the last sequence number. Every commit is one
+//! sled transaction over the four trees followed by a flush, so it is durable when `commit`
+//! returns. It must not interpret values.
+
+use super::{
+    Batch, ChangeKind, ChangeRecord, CommitError, Entry, Key, KeyRange, Namespace, Op,
+    Precondition, Store,
+};
+use crate::error::Error;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const SEQ: &[u8] = b"seq";
+
+/// The sled-backed store.
+pub(crate) struct SledStore {
+    db: sled::Db,
+    data: sled::Tree,
+    revisions: sled::Tree,
+    changes: sled::Tree,
+    meta: sled::Tree,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn storage(e: sled::Error) -> Error {
+    Error::Storage(e.to_string())
+}
+
+fn be_u64(b: &[u8]) -> Result<u64, Error> {
+    b.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Corrupt("bad sequence number".into()))
+}
+
+fn split_entry(raw: &[u8]) -> Result<Entry, Error> {
+    let (v, value) = raw
+        .split_at_checked(8)
+        .ok_or_else(|| Error::Corrupt("stored entry shorter than its version".into()))?;
+    Ok(Entry {
+        version: be_u64(v)?,
+        value: value.to_vec(),
+    })
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(storage)?;
+        let open = |name: &str| db.open_tree(name).map_err(storage);
+        Ok(SledStore {
+            data: open("data")?,
+            revisions: open("revisions")?,
+            changes: open("changes")?,
+            meta: open("meta")?,
+            path: dir.to_path_buf(),
+            db,
+        })
+    }
+}
+
+/// Change records: `count(4) ‖ (kind(1) ‖ len(4) ‖ key)*`.
+fn encode_changes(changes: &[(Vec<u8>, ChangeKind)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + changes.len() * 40);
+    out.extend_from_slice(&(changes.len() as u32).to_be_bytes());
+    for (k, kind) in changes {
+        out.push(match kind {
+            ChangeKind::Put => 1,
+            ChangeKind::Delete => 2,
+        });
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+    }
+    out
+}
+
+fn decode_changes(mut b: &[u8]) -> Result<Vec<(Key, ChangeKind)>, Error> {
+    let bad = || Error::Corrupt("bad change record".into());
+    let take = |n: usize, b: &mut &[u8]| -> Result<Vec<u8>, Error> {
+        let (h, t) = b.split_at_checked(n).ok_or_else(bad)?;
+        *b = t;
+        Ok(h.to_vec())
+    };
+    let count = u32::from_be_bytes(take(4, &mut b)?.try_into().map_err(|_| bad())?);
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let kind = match take(1, &mut b)?.first() {
+            Some(1) => ChangeKind::Put,
+            Some(2) => ChangeKind::Delete,
+            _ => return Err(bad()),
+        };
+        let len = u32::from_be_bytes(take(4, &mut b)?.try_into().map_err(|_| bad())?) as usize;
+        out.push((Key::from_stored(take(len, &mut b)?), kind));
+    }
+    Ok(out)
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &Key) -> Result<Option<Entry>, Error> {
+        self.data
+            .get(key.as_bytes())
+            .map_err(storage)?
+            .map(|raw| split_entry(&raw))
+            .transpose()
+    }
+
+    fn scan(
+        &self,
+        range: &KeyRange,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Key, Entry)>, Error> {
+        let iter = match &range.end {
+            Some(end) => self.data.range(range.start.clone()..end.clone()),
+            None => self.data.range(range.start.clone()..),
+        };
+        let mut out = Vec::new();
+        let mut push = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool, Error> {
+            let (k, v) = item.map_err(storage)?;
+            out.push((Key::from_stored(k.to_vec()), split_entry(&v)?));
+            Ok(out.len() < limit)
+        };
+        if reverse {
+            for item in iter.rev() {
+                if !push(item)? {
+                    break;
+                }
+            }
+        } else {
+            for item in iter {
+                if !push(item)? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn revision(&self, ns: &Namespace) -> Result<u64, Error> {
+        self.revisions
+            .get(ns.encode())
+            .map_err(storage)?
+            .map_or(Ok(0), |v| be_u64(&v))
+    }
+
+    fn commit(&self, batch: Batch) -> Result<u64, CommitError> {
+        type TxError = ConflictableTransactionError<CommitError>;
+        let abort = |e: CommitError| TxError::Abort(e);
+        let corrupt = |e: Error| TxError::Abort(CommitError::Failed(e));
+        let result = (&self.data, &self.revisions, &self.changes, &self.meta).transaction(
+            |(data, revs, changes, meta)| {
+                for p in &batch.preconditions {
+                    let ok = match p {
+                        Precondition::Absent(k) => data.get(k.as_bytes())?.is_none(),
+                        Precondition::Version(k, v) => match data.get(k.as_bytes())? {
+                            Some(raw) => split_entry(&raw).map_err(corrupt)?.version == *v,
+                            None => false,
+                        },
+                        Precondition::Revision(ns, r) => {
+                            let cur = match revs.get(ns.encode())? {
+                                Some(raw) => be_u64(&raw).map_err(corrupt)?,
+                                None => 0,
+                            };
+                            cur == *r
+                        }
+                    };
+                    if !ok {
+                        return Err(abort(CommitError::Conflict));
+                    }
+                }
+                let seq = match meta.get(SEQ)? {
+                    Some(raw) => be_u64(&raw).map_err(corrupt)?,
+                    None => 0,
+                } + 1;
+                let stamp = seq.to_be_bytes();
+                let mut touched: BTreeSet<Vec<u8>> = BTreeSet::new();
+                let mut record = Vec::with_capacity(batch.ops.len());
+                for op in &batch.ops {
+                    match op {
+                        Op::Put(k, v) | Op::Append(k, v) => {
+                            if matches!(op, Op::Append(..)) && data.get(k.as_bytes())?.is_some() {
+                                return Err(abort(CommitError::Conflict));
+                            }
+                            let mut raw = Vec::with_capacity(8 + v.len());
+                            raw.extend_from_slice(&stamp);
+                            raw.extend_from_slice(v);
+                            data.insert(k.as_bytes(), raw)?;
+                            record.push((k.as_bytes().to_vec(), ChangeKind::Put));
+                        }
+                        Op::Delete(k) => {
+                            data.remove(k.as_bytes())?;
+                            record.push((k.as_bytes().to_vec(), ChangeKind::Delete));
+                        }
+                    }
+                    if !matches!(op, Op::Append(..)) {
+                        let (Op::Put(k, _) | Op::Delete(k) | Op::Append(k, _)) = op;
+                        if let Some(ns) = k.namespace() {
+                            touched.insert(ns.encode());
+                        }
+                    }
+                }
+                for ns in touched {
+                    revs.insert(ns, &stamp)?;
+                }
+                changes.insert(&stamp, encode_changes(&record))?;
+                meta.insert(SEQ, &stamp)?;
+                Ok(seq)
+            },
+        );
+        let seq = match result {
+            Ok(seq) => seq,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(CommitError::Failed(storage(e))),
+        };
+        self.db
+            .flush()
+            .map_err(|e| CommitError::Failed(storage(e)))?;
+        Ok(seq)
+    }
+
+    fn changes_since(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, Error> {
+        let start = after.saturating_add(1).to_be_bytes();
+        let mut out = Vec::new();
+        for item in self.changes.range(start..).take(limit) {
+            let (k, v) = item.map_err(storage)?;
+            out.push(ChangeRecord {
+                seq: be_u64(&k)?,
+                changes: decode_changes(&v)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn trim_changes(&self, upto: u64) -> Result<usize, Error> {
+        let end = upto.saturating_add(1).to_be_bytes();
+        let keys: Vec<sled::IVec> = self
+            .changes
+            .range(..end)
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(storage)?;
+        let mut batch = sled::Batch::default();
+        for k in &keys {
+            batch.remove(k);
+        }
+        self.changes.apply_batch(batch).map_err(storage)?;
+        self.db.flush().map_err(storage)?;
+        Ok(keys.len())
+    }
+
+    fn last_seq(&self) -> Result<u64, Error> {
+        self.meta
+            .get(SEQ)
+            .map_err(storage)?
+            .map_or(Ok(0), |v| be_u64(&v))
+    }
+
+    fn disk_size(&self) -> Result<u64, Error> {
+        self.db.size_on_disk().map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TenantId;
+    use crate::store::keys;
+
+    fn open() -> (tempfile::TempDir, SledStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        (dir, s)
+    }
+
+    fn tenant(n: u8) -> TenantId {
+        TenantId::from_uuid(uuid::Uuid::from_bytes([n; 16]))
+    }
+
+    fn put(k: &Key, v: &[u8]) -> Batch {
+        Batch {
+            preconditions: vec![],
+            ops: vec![Op::Put(k.clone(), v.to_vec())],
+        }
+    }
+
+    #[test]
+    fn versions_revisions_and_preconditions() {
+        let (_d, s) = open();
+        let a = tenant(1);
+        let k = keys::tenant(a);
+        assert_eq!(s.get(&k).unwrap(), None);
+        assert_eq!(s.revision(&Namespace::Tenant(a)).unwrap(), 0);
+        let seq1 = s
+            .commit(Batch {
+                preconditions: vec![Precondition::Absent(k.clone())],
+                ops: vec![Op::Put(k.clone(), b"one".to_vec())],
+            })
+            .unwrap();
+        assert_eq!(seq1, 1);
+        assert_eq!(
+            s.get(&k).unwrap().unwrap(),
+            Entry {
+                version: 1,
+                value: b"one".to_vec()
+            }
+        );
+        assert_eq!(s.revision(&Namespace::Tenant(a)).unwrap(), 1);
+        // Insert-if-absent fails now; the store is unchanged.
+        let again = s.commit(Batch {
+            preconditions: vec![Precondition::Absent(k.clone())],
+            ops: vec![Op::Put(k.clone(), b"two".to_vec())],
+        });
+        assert_eq!(again, Err(CommitError::Conflict));
+        // Expected version.
+        assert_eq!(
+            s.commit(Batch {
+                preconditions: vec![Precondition::Version(k.clone(), 7)],
+                ops: vec![Op::Delete(k.clone())],
+            }),
+            Err(CommitError::Conflict)
+        );
+        let seq2 = s
+            .commit(Batch {
+                preconditions: vec![
+                    Precondition::Version(k.clone(), 1),
+                    Precondition::Revision(Namespace::Tenant(a), 1),
+                ],
+                ops: vec![Op::Put(k.clone(), b"two".to_vec())],
+            })
+            .unwrap();
+        assert_eq!(s.get(&k).unwrap().unwrap().version, seq2);
+        // Another tenant's revision is untouched.
+        assert_eq!(s.revision(&Namespace::Tenant(tenant(2))).unwrap(), 0);
+        assert_eq!(s.last_seq().unwrap(), seq2);
+    }
+
+    #[test]
+    fn appends_do_not_bump_revisions_and_are_insert_only() {
+        let (_d, s) = open();
+        let a = tenant(1);
+        let ev = keys::audit(
+            a,
+            tessera_policy::Timestamp(5),
+            crate::model::EventId::from_uuid(uuid::Uuid::from_bytes([4; 16])),
+        );
+        s.commit(Batch {
+            preconditions: vec![],
+            ops: vec![Op::Append(ev.clone(), b"e".to_vec())],
+        })
+        .unwrap();
+        assert_eq!(s.revision(&Namespace::Tenant(a)).unwrap(), 0);
+        assert_eq!(
+            s.commit(Batch {
+                preconditions: vec![],
+                ops: vec![Op::Append(ev, b"x".to_vec())]
+            }),
+            Err(CommitError::Conflict)
+        );
+    }
+
+    #[test]
+    fn scans_are_ordered_bounded_and_reversible() {
+        let (_d, s) = open();
+        let a = tenant(1);
+        for name in ["carol", "alice", "bob"] {
+            s.commit(put(&keys::user_by_name(a, name), name.as_bytes()))
+                .unwrap();
+        }
+        s.commit(put(&keys::user_by_name(tenant(2), "zed"), b"zed"))
+            .unwrap();
+        let p = keys::user_names(a);
+        let all = s.scan(&KeyRange::prefix(&p), 10, false).unwrap();
+        let names: Vec<_> = all.iter().map(|(_, e)| e.value.clone()).collect();
+        assert_eq!(
+            names,
+            vec![b"alice".to_vec(), b"bob".to_vec(), b"carol".to_vec()]
+        );
+        let after = s
+            .scan(&KeyRange::prefix_after(&p, b"alice"), 1, false)
+            .unwrap();
+        assert_eq!(after[0].1.value, b"bob");
+        let rev = s.scan(&KeyRange::prefix(&p), 1, true).unwrap();
+        assert_eq!(rev[0].1.value, b"carol");
+    }
+
+    #[test]
+    fn change_feed_lists_commits_and_trims() {
+        let (_d, s) = open();
+        let k1 = keys::tenant(tenant(1));
+        let k2 = keys::tenant(tenant(2));
+        s.commit(put(&k1, b"a")).unwrap();
+        s.commit(Batch {
+            preconditions: vec![],
+            ops: vec![Op::Put(k2.clone(), b"b".to_vec()), Op::Delete(k1.clone())],
+        })
+        .unwrap();
+        let feed = s.changes_since(0, 10).unwrap();
+        assert_eq!(feed.len(), 2);
+        assert_eq!(feed[1].seq, 2);
+        assert_eq!(
+            feed[1].changes,
+            vec![(k2, ChangeKind::Put), (k1, ChangeKind::Delete)]
+        );
+        assert_eq!(s.changes_since(1, 10).unwrap().len(), 1);
+        assert_eq!(s.trim_changes(1).unwrap(), 1);
+        assert_eq!(s.changes_since(0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn committed_data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keys::tenant(tenant(1));
+        {
+            let s = SledStore::open(dir.path()).unwrap();
+            s.commit(put(&k, b"kept")).unwrap();
+        }
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(s.get(&k).unwrap().unwrap().value, b"kept");
+        assert_eq!(s.last_seq().unwrap(), 1);
+    }
+}

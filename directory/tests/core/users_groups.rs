@@ -1,0 +1,543 @@
+//! Users and groups: unique case-insensitive names and e-mail, POSIX number allocation, batch
+//! creation as one transaction, pagination, nested groups with cycle refusal and transitive
+//! closures, and cleanup of memberships on delete.
+
+use crate::fixtures::{sys, Tree};
+use tessera_directory::model::{
+    GroupAttributes, GroupPatch, ListQuery, Member, NewGroup, NewPosix, NewUser, RadiusAttributes,
+    Status, UserPatch,
+};
+use tessera_directory::testkit::{new_group, new_user};
+use tessera_directory::Error;
+
+fn integrity_ok(tree: &Tree) {
+    let r = tree.dir().check_integrity().unwrap();
+    assert!(r.is_ok(), "{:?}", r.problems);
+}
+
+#[test]
+fn usernames_and_emails_are_unique_case_insensitively_per_tenant() {
+    let tree = Tree::new();
+    let u = tree.dir().users();
+    let c = tree.contoso.id;
+    u.create(
+        &sys(),
+        c,
+        NewUser {
+            email: Some("Alice@Contoso.com".into()),
+            ..new_user("Alice")
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        u.create(&sys(), c, new_user("alice")),
+        Err(Error::AlreadyExists { what: "username" })
+    );
+    assert_eq!(
+        u.create(
+            &sys(),
+            c,
+            NewUser {
+                email: Some("alice@contoso.COM".into()),
+                ..new_user("alice2")
+            }
+        ),
+        Err(Error::AlreadyExists { what: "email" })
+    );
+    // Another tenant may use the same names.
+    u.create(
+        &sys(),
+        tree.fabrikam.id,
+        NewUser {
+            email: Some("alice@contoso.com".into()),
+            ..new_user("alice")
+        },
+    )
+    .unwrap();
+    assert_eq!(u.by_username(&sys(), c, "ALICE").unwrap().username, "Alice");
+    assert_eq!(
+        u.by_email(&sys(), c, "alice@contoso.com").unwrap().username,
+        "Alice"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_the_field_named() {
+    let tree = Tree::new();
+    let u = tree.dir().users();
+    let c = tree.contoso.id;
+    let field = |r: Result<_, Error>| match r {
+        Err(Error::Invalid { field, .. }) => field,
+        other => panic!("expected Invalid, got {other:?}"),
+    };
+    assert_eq!(field(u.create(&sys(), c, new_user("a b"))), "username");
+    assert_eq!(
+        field(u.create(
+            &sys(),
+            c,
+            NewUser {
+                email: Some("nope".into()),
+                ..new_user("a")
+            }
+        )),
+        "email"
+    );
+    assert_eq!(
+        field(u.create(
+            &sys(),
+            c,
+            NewUser {
+                ssh_keys: vec!["ssh-rsa AAAA".into()],
+                ..new_user("a")
+            }
+        )),
+        "ssh_keys"
+    );
+    let root_uid = NewUser {
+        posix: Some(NewPosix {
+            uid_number: Some(0),
+            ..NewPosix::default()
+        }),
+        ..new_user("a")
+    };
+    assert_eq!(field(u.create(&sys(), c, root_uid)), "uid_number");
+    let mut custom = std::collections::BTreeMap::new();
+    custom.insert("memberOf".to_string(), vec!["cn=admins".to_string()]);
+    assert_eq!(
+        field(u.create(
+            &sys(),
+            c,
+            NewUser {
+                custom,
+                ..new_user("a")
+            }
+        )),
+        "custom"
+    );
+    assert_eq!(
+        tree.dir()
+            .users()
+            .list(&sys(), c, &ListQuery::default())
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn posix_numbers_come_from_one_counter_per_tenant() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let posix = |name: &str| NewUser {
+        posix: Some(NewPosix::default()),
+        ..new_user(name)
+    };
+    let a = d
+        .users()
+        .create(&sys(), c, posix("a"))
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!(
+        (
+            a.uid_number,
+            a.gid_number,
+            a.home.as_str(),
+            a.shell.as_str()
+        ),
+        (10000, 10000, "/home/a", "/bin/bash")
+    );
+    let g = d.groups().create(&sys(), c, new_group("staff")).unwrap();
+    assert_eq!(g.gid_number, 10001);
+    // An explicit number is taken as is, and the counter skips it later.
+    let fixed = NewUser {
+        posix: Some(NewPosix {
+            uid_number: Some(10002),
+            ..NewPosix::default()
+        }),
+        ..new_user("fixed")
+    };
+    d.users().create(&sys(), c, fixed).unwrap();
+    assert_eq!(
+        d.users()
+            .create(&sys(), c, posix("b"))
+            .unwrap()
+            .posix
+            .unwrap()
+            .uid_number,
+        10003
+    );
+    let dup = NewUser {
+        posix: Some(NewPosix {
+            uid_number: Some(10000),
+            ..NewPosix::default()
+        }),
+        ..new_user("dup")
+    };
+    assert_eq!(
+        d.users().create(&sys(), c, dup),
+        Err(Error::AlreadyExists { what: "uid_number" })
+    );
+    // Each tenant counts on its own.
+    assert_eq!(
+        d.users()
+            .create(&sys(), tree.fabrikam.id, posix("a"))
+            .unwrap()
+            .posix
+            .unwrap()
+            .uid_number,
+        10000
+    );
+    // A user without POSIX attributes takes no number.
+    assert!(d
+        .users()
+        .create(&sys(), c, new_user("plain"))
+        .unwrap()
+        .posix
+        .is_none());
+    integrity_ok(&tree);
+}
+
+#[test]
+fn a_batch_is_created_whole_or_not_at_all() {
+    let tree = Tree::new();
+    let u = tree.dir().users();
+    let c = tree.contoso.id;
+    let batch = vec![new_user("one"), new_user("two"), new_user("ONE")];
+    assert_eq!(
+        u.create_many(&sys(), c, batch),
+        Err(Error::AlreadyExists { what: "username" })
+    );
+    assert_eq!(u.by_username(&sys(), c, "one"), Err(Error::NotFound));
+    let made = u
+        .create_many(
+            &sys(),
+            c,
+            (0..50).map(|i| new_user(&format!("user{i:02}"))).collect(),
+        )
+        .unwrap();
+    assert_eq!(made.len(), 50);
+    integrity_ok(&tree);
+}
+
+#[test]
+fn listing_pages_in_username_order_with_a_prefix() {
+    let tree = Tree::new();
+    let u = tree.dir().users();
+    let c = tree.contoso.id;
+    u.create_many(
+        &sys(),
+        c,
+        ["carol", "alice", "Bob", "bert", "dave"]
+            .iter()
+            .map(|n| new_user(n))
+            .collect(),
+    )
+    .unwrap();
+    let mut names = Vec::new();
+    let mut q = ListQuery {
+        limit: Some(2),
+        ..ListQuery::default()
+    };
+    loop {
+        let page = u.list(&sys(), c, &q).unwrap();
+        assert!(page.items.len() <= 2);
+        names.extend(page.items.into_iter().map(|u| u.username));
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["alice", "bert", "Bob", "carol", "dave"]);
+    let b = u
+        .list(
+            &sys(),
+            c,
+            &ListQuery {
+                prefix: Some("B".into()),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        b.items
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        ["bert", "Bob"]
+    );
+    assert!(matches!(
+        u.list(
+            &sys(),
+            c,
+            &ListQuery {
+                after: Some("zz-not-hex".into()),
+                ..ListQuery::default()
+            }
+        ),
+        Err(Error::Invalid { .. })
+    ));
+}
+
+#[test]
+fn updates_move_the_indexes() {
+    let tree = Tree::new();
+    let u = tree.dir().users();
+    let c = tree.contoso.id;
+    let alice = u
+        .create(
+            &sys(),
+            c,
+            NewUser {
+                email: Some("a@x.org".into()),
+                ..new_user("alice")
+            },
+        )
+        .unwrap();
+    u.create(&sys(), c, new_user("bob")).unwrap();
+    assert_eq!(
+        u.update(
+            &sys(),
+            c,
+            alice.id,
+            UserPatch {
+                username: Some("BOB".into()),
+                ..UserPatch::default()
+            }
+        ),
+        Err(Error::AlreadyExists { what: "username" })
+    );
+    let renamed = u
+        .update(
+            &sys(),
+            c,
+            alice.id,
+            UserPatch {
+                username: Some("alicia".into()),
+                email: Some(None),
+                display_name: Some(Some("Alicia K".into())),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(renamed.shown_name(), "Alicia K");
+    assert_eq!(u.by_username(&sys(), c, "alice"), Err(Error::NotFound));
+    assert_eq!(u.by_username(&sys(), c, "alicia").unwrap().id, alice.id);
+    assert_eq!(u.by_email(&sys(), c, "a@x.org"), Err(Error::NotFound));
+    // The freed address is available again.
+    u.create(
+        &sys(),
+        c,
+        NewUser {
+            email: Some("a@x.org".into()),
+            ..new_user("other")
+        },
+    )
+    .unwrap();
+    // POSIX fields need POSIX attributes.
+    assert!(matches!(
+        u.update(
+            &sys(),
+            c,
+            alice.id,
+            UserPatch {
+                shell: Some("/bin/zsh".into()),
+                ..UserPatch::default()
+            }
+        ),
+        Err(Error::Invalid { .. })
+    ));
+    integrity_ok(&tree);
+}
+
+#[test]
+fn suspend_resume_and_delete() {
+    let tree = Tree::new();
+    let (alice, _bob) = tree.populate(&tree.contoso);
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    assert_eq!(
+        d.users().suspend(&sys(), c, alice.id).unwrap().status,
+        Status::Suspended
+    );
+    assert_eq!(
+        d.users().resume(&sys(), c, alice.id).unwrap().status,
+        Status::Active
+    );
+    d.users().delete(&sys(), c, alice.id).unwrap();
+    assert_eq!(d.users().get(&sys(), c, alice.id), Err(Error::NotFound));
+    let staff = d.groups().by_name(&sys(), c, "staff").unwrap();
+    assert_eq!(
+        d.groups().members(&sys(), c, staff.id, true).unwrap().len(),
+        1
+    );
+    assert_eq!(d.users().delete(&sys(), c, alice.id), Err(Error::NotFound));
+    integrity_ok(&tree);
+}
+
+#[test]
+fn nested_groups_resolve_transitively_and_cycles_are_refused() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let g: Vec<_> = ["all", "it", "ops", "oncall"]
+        .iter()
+        .map(|n| d.groups().create(&sys(), c, new_group(n)).unwrap())
+        .collect();
+    // oncall ⊂ ops ⊂ it ⊂ all
+    for w in g.windows(2) {
+        d.groups()
+            .add_member(&sys(), c, w[0].id, Member::Group(w[1].id))
+            .unwrap();
+    }
+    let alice = d
+        .users()
+        .create(
+            &sys(),
+            c,
+            NewUser {
+                groups: vec![g[3].id],
+                ..new_user("alice")
+            },
+        )
+        .unwrap();
+    let names =
+        |v: Vec<tessera_directory::model::Group>| v.into_iter().map(|g| g.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(d.users().groups_of(&sys(), c, alice.id, true).unwrap()),
+        ["all", "it", "oncall", "ops"]
+    );
+    assert_eq!(
+        names(d.users().groups_of(&sys(), c, alice.id, false).unwrap()),
+        ["oncall"]
+    );
+    assert_eq!(
+        names(d.groups().groups_of(&sys(), c, g[2].id, true).unwrap()),
+        ["all", "it"]
+    );
+    let everyone = d.groups().members(&sys(), c, g[0].id, true).unwrap();
+    assert!(everyone.contains(&Member::User(alice.id)));
+    assert_eq!(everyone.len(), 4); // alice + it, ops, oncall
+    assert_eq!(
+        d.groups().members(&sys(), c, g[0].id, false).unwrap(),
+        vec![Member::Group(g[1].id)]
+    );
+    // Cycles: itself, two steps, four steps.
+    assert_eq!(
+        d.groups()
+            .add_member(&sys(), c, g[0].id, Member::Group(g[0].id)),
+        Err(Error::Cycle)
+    );
+    assert_eq!(
+        d.groups()
+            .add_member(&sys(), c, g[2].id, Member::Group(g[1].id)),
+        Err(Error::Cycle)
+    );
+    assert_eq!(
+        d.groups()
+            .add_member(&sys(), c, g[3].id, Member::Group(g[0].id)),
+        Err(Error::Cycle)
+    );
+    // A shortcut is fine; a duplicate is reported.
+    d.groups()
+        .add_member(&sys(), c, g[0].id, Member::Group(g[3].id))
+        .unwrap();
+    assert_eq!(
+        d.groups()
+            .add_member(&sys(), c, g[0].id, Member::Group(g[3].id)),
+        Err(Error::AlreadyExists { what: "membership" })
+    );
+    // Removing the middle link cuts the chain except through the shortcut.
+    d.groups()
+        .remove_member(&sys(), c, g[1].id, Member::Group(g[2].id))
+        .unwrap();
+    assert_eq!(
+        names(d.users().groups_of(&sys(), c, alice.id, true).unwrap()),
+        ["all", "oncall", "ops"]
+    );
+    assert_eq!(
+        d.groups()
+            .remove_member(&sys(), c, g[1].id, Member::Group(g[2].id)),
+        Err(Error::NotFound)
+    );
+    // Members from another tenant do not exist here.
+    let stranger = d
+        .users()
+        .create(&sys(), tree.fabrikam.id, new_user("stranger"))
+        .unwrap();
+    assert_eq!(
+        d.groups()
+            .add_member(&sys(), c, g[0].id, Member::User(stranger.id)),
+        Err(Error::NotFound)
+    );
+    integrity_ok(&tree);
+}
+
+#[test]
+fn group_attributes_and_delete() {
+    let tree = Tree::new();
+    let (alice, _) = tree.populate(&tree.contoso);
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let wifi = d.groups().by_name(&sys(), c, "WIFI").unwrap();
+    let attrs = GroupAttributes {
+        radius: RadiusAttributes {
+            vlan: Some(42),
+            reply: vec![],
+        },
+    };
+    let up = d
+        .groups()
+        .update(
+            &sys(),
+            c,
+            wifi.id,
+            GroupPatch {
+                attributes: Some(attrs.clone()),
+                ..GroupPatch::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(up.attributes.radius.vlan, Some(42));
+    let bad = GroupAttributes {
+        radius: RadiusAttributes {
+            vlan: Some(4095),
+            reply: vec![],
+        },
+    };
+    assert!(matches!(
+        d.groups().update(
+            &sys(),
+            c,
+            wifi.id,
+            GroupPatch {
+                attributes: Some(bad),
+                ..GroupPatch::default()
+            }
+        ),
+        Err(Error::Invalid { field: "vlan", .. })
+    ));
+    assert_eq!(
+        d.groups().create(
+            &sys(),
+            c,
+            NewGroup {
+                name: "Staff".into(),
+                ..NewGroup::default()
+            }
+        ),
+        Err(Error::AlreadyExists { what: "group name" })
+    );
+    d.groups().delete(&sys(), c, wifi.id).unwrap();
+    let names: Vec<_> = d
+        .users()
+        .groups_of(&sys(), c, alice.id, true)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["staff"]);
+    integrity_ok(&tree);
+}

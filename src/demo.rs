@@ -1,0 +1,249 @@
+//! The demo tenant tree that `tessera demo` (and `make run`) seeds into an empty store: a
+//! realistic MSP hierarchy with the same usernames in every customer, roles scoped the way MSPs
+//! use them, RADIUS clients and a SAML SP. It only calls the directory's public services.
+
+use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use tessera_directory::model::{
+    AcsUrl, AppKind, GroupAttributes, Member, NameIdFormat, NewApplication, NewAssignment,
+    NewGroup, NewTenant, NewUser, RadiusAttributes, RadiusClient, SamlServiceProvider,
+    SharedSecret, Status, Subject, Tenant, User, UserKind,
+};
+use tessera_directory::policy::TenantKind;
+use tessera_directory::{Actor, Directory};
+
+fn tenant(slug: &str, name: &str, kind: TenantKind) -> NewTenant {
+    NewTenant {
+        slug: slug.into(),
+        name: name.into(),
+        kind,
+    }
+}
+
+fn person(username: &str, given: &str, family: &str, slug: &str) -> NewUser {
+    NewUser {
+        username: username.into(),
+        given_name: Some(given.into()),
+        family_name: Some(family.into()),
+        email: Some(format!("{username}@{slug}.example")),
+        ..NewUser::default()
+    }
+}
+
+/// Whether the store already holds a tree.
+pub fn is_seeded(dir: &Directory) -> Result<bool> {
+    match dir.tenants().root(&Actor::system()) {
+        Ok(_) => Ok(true),
+        Err(tessera_directory::Error::NotFound) => Ok(false),
+        Err(e) => Err(e).context("reading the root tenant"),
+    }
+}
+
+/// Seeds the demo tree into an empty store.
+pub fn seed(dir: &Directory) -> Result<()> {
+    let sys = Actor::system();
+    let t = dir.tenants();
+    let northwind = t.bootstrap(
+        &sys,
+        tenant(
+            "northwind",
+            "Northwind Distribution",
+            TenantKind::Distributor,
+        ),
+    )?;
+    let summit = t.create(
+        &sys,
+        northwind.id,
+        tenant("summit", "Summit MSP Group", TenantKind::MspManager),
+    )?;
+    let harbor = t.create(
+        &sys,
+        summit.id,
+        tenant("harbor", "Harbor IT", TenantKind::ManagedMsp),
+    )?;
+    let initech = t.create(
+        &sys,
+        harbor.id,
+        tenant("initech", "Initech", TenantKind::Customer),
+    )?;
+    let globex = t.create(
+        &sys,
+        summit.id,
+        tenant("globex", "Globex Corporation", TenantKind::Customer),
+    )?;
+    let acme = t.create(
+        &sys,
+        northwind.id,
+        tenant("acme", "Acme Managed Services", TenantKind::Msp),
+    )?;
+    let contoso = t.create(
+        &sys,
+        acme.id,
+        tenant("contoso", "Contoso Ltd", TenantKind::Customer),
+    )?;
+    let fabrikam = t.create(
+        &sys,
+        acme.id,
+        tenant("fabrikam", "Fabrikam Inc", TenantKind::Customer),
+    )?;
+
+    for c in [&contoso, &fabrikam, &globex, &initech] {
+        seed_customer(dir, c)?;
+    }
+
+    // Acme's staff: a helpdesk technician and an administrator, both scoped to acme, so they
+    // reach contoso and fabrikam and nothing beside them.
+    let tech1 = dir
+        .users()
+        .create(&sys, acme.id, person("tech1", "Terry", "Tech", "acme"))?;
+    let admin = dir
+        .users()
+        .create(&sys, acme.id, person("acme-admin", "Ada", "Admin", "acme"))?;
+    give_role(dir, &acme, &tech1, "Helpdesk Operator")?;
+    give_role(dir, &acme, &admin, "Main Administrator")?;
+
+    // RADIUS clients for two customers' access points, bound to wifi; a SAML SP for contoso.
+    for (c, addr) in [(&contoso, "127.0.0.1/32"), (&fabrikam, "127.0.0.2/32")] {
+        let wifi = dir.groups().by_name(&sys, c.id, "wifi")?;
+        dir.applications().create(
+            &sys,
+            c.id,
+            NewApplication {
+                name: "office-wifi".into(),
+                kind: AppKind::Radius(RadiusClient {
+                    addresses: vec![addr.parse().context("demo address")?],
+                    secret: SharedSecret::new(format!("{}-demo-radius-secret", c.slug)),
+                    require_message_authenticator: true,
+                    reply: vec![],
+                }),
+                bound_groups: BTreeSet::from([wifi.id]),
+            },
+        )?;
+    }
+    let staff = dir.groups().by_name(&sys, contoso.id, "staff")?;
+    dir.applications().create(
+        &sys,
+        contoso.id,
+        NewApplication {
+            name: "wiki".into(),
+            kind: AppKind::Saml(SamlServiceProvider {
+                entity_id: "https://wiki.contoso.example/saml/metadata".into(),
+                acs_urls: vec![AcsUrl {
+                    index: 0,
+                    url: "https://wiki.contoso.example/saml/acs".into(),
+                    default: true,
+                }],
+                name_id_format: NameIdFormat::Email,
+                attribute_mapping: [
+                    ("mail", "email"),
+                    ("givenName", "given_name"),
+                    ("sn", "family_name"),
+                    ("groups", "groups"),
+                ]
+                .into_iter()
+                .map(|(a, f)| (a.to_string(), f.to_string()))
+                .collect(),
+            }),
+            bound_groups: BTreeSet::from([staff.id]),
+        },
+    )?;
+    Ok(())
+}
+
+fn seed_customer(dir: &Directory, c: &Tenant) -> Result<()> {
+    let sys = Actor::system();
+    let u = dir.users();
+    let alice = u.create(&sys, c.id, person("alice", "Alice", "Archer", &c.slug))?;
+    let bob = u.create(&sys, c.id, person("bob", "Bob", "Baker", &c.slug))?;
+    u.create(
+        &sys,
+        c.id,
+        NewUser {
+            status: Status::Suspended,
+            ..person("carol", "Carol", "Cooper", &c.slug)
+        },
+    )?;
+    let svc = u.create(
+        &sys,
+        c.id,
+        NewUser {
+            username: "svc-ldap".into(),
+            kind: UserKind::Service,
+            display_name: Some("LDAP service account".into()),
+            ..NewUser::default()
+        },
+    )?;
+    give_role(dir, c, &svc, "Directory Reader")?;
+    let g = dir.groups();
+    let staff = g.create(
+        &sys,
+        c.id,
+        NewGroup {
+            name: "staff".into(),
+            description: Some("Everyone on staff".into()),
+            ..NewGroup::default()
+        },
+    )?;
+    let wifi = g.create(
+        &sys,
+        c.id,
+        NewGroup {
+            name: "wifi".into(),
+            description: Some("Office Wi-Fi users".into()),
+            attributes: GroupAttributes {
+                radius: RadiusAttributes {
+                    vlan: Some(42),
+                    reply: vec![],
+                },
+            },
+            ..NewGroup::default()
+        },
+    )?;
+    let admins = g.create(
+        &sys,
+        c.id,
+        NewGroup {
+            name: "admins".into(),
+            description: Some("Customer IT".into()),
+            ..NewGroup::default()
+        },
+    )?;
+    g.add_member(&sys, c.id, staff.id, Member::User(alice.id))?;
+    g.add_member(&sys, c.id, staff.id, Member::User(bob.id))?;
+    g.add_member(&sys, c.id, wifi.id, Member::User(alice.id))?;
+    g.add_member(&sys, c.id, admins.id, Member::User(bob.id))?;
+    let role = dir.rbac().role_by_name(&sys, c.id, "User Administrator")?;
+    dir.rbac().assign(
+        &sys,
+        c.id,
+        NewAssignment {
+            subject: Subject::Group {
+                tenant: c.id,
+                id: admins.id,
+            },
+            rights: Default::default(),
+            roles: vec![role.id],
+            expires_at: None,
+        },
+    )?;
+    Ok(())
+}
+
+fn give_role(dir: &Directory, scope: &Tenant, user: &User, role: &str) -> Result<()> {
+    let sys = Actor::system();
+    let r = dir.rbac().role_by_name(&sys, scope.id, role)?;
+    dir.rbac().assign(
+        &sys,
+        scope.id,
+        NewAssignment {
+            subject: Subject::User {
+                tenant: user.tenant,
+                id: user.id,
+            },
+            rights: Default::default(),
+            roles: vec![r.id],
+            expires_at: None,
+        },
+    )?;
+    Ok(())
+}
