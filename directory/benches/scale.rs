@@ -6,7 +6,7 @@
 //! `TESSERA_SCALE_USERS_PER_TENANT` (default 1000) shrinks the run for quick checks.
 
 // Benchmarks are test code: a failed fixture step should stop the run loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,9 +31,7 @@ const TENANTS: usize = MSPS * CUSTOMERS_PER_MSP;
 const GROUPS_PER_TENANT: usize = 10;
 const SINGLE_CREATES: usize = 200;
 const LOOKUPS: usize = 10_000;
-/// `tessera_directory::service::users::MAX_BATCH`, which is not reachable from outside the
-/// crate (the `service` module is private and the constant is not re-exported).
-const MAX_BATCH: usize = 5_000;
+const MAX_BATCH: usize = tessera_directory::Users::MAX_BATCH;
 
 /// Wall-clock timing for the report. Benchmarks measure real time, which the directory itself
 /// only reads through its `Clock`.

@@ -23,10 +23,10 @@ pub struct Users<'a> {
     dir: &'a Directory,
 }
 
-/// The most users [`Users::create_many`] takes at once.
-pub const MAX_BATCH: usize = 5_000;
-
 impl<'a> Users<'a> {
+    /// The most users [`Users::create_many`] takes at once.
+    pub const MAX_BATCH: usize = 5_000;
+
     pub(crate) fn new(dir: &'a Directory) -> Self {
         Users { dir }
     }
@@ -49,10 +49,10 @@ impl<'a> Users<'a> {
         if new.iter().any(|n| !n.groups.is_empty()) {
             dir.require(actor, tenant, Area::Groups, Right::Write)?;
         }
-        if new.len() > MAX_BATCH {
+        if new.len() > Self::MAX_BATCH {
             return Err(crate::model::validate::invalid(
                 "users",
-                format!("at most {MAX_BATCH} users at once"),
+                format!("at most {} users at once", Self::MAX_BATCH),
             ));
         }
         new.iter().try_for_each(NewUser::validate)?;

@@ -1,16 +1,23 @@
 //! The embedded backend on sled 0.34.7. It owns the on-disk layout: a `data` tree of
 //! `key → version(8, BE) ‖ value`, a `revisions` tree of `namespace → seq`, a `changes` tree of
 //! `seq → change record` and a `meta` tree with the last sequence number. Every commit is one
-//! sled transaction over the four trees followed by a flush, so it is durable when `commit`
+//! sled transaction over the four trees, then a group sync, so it is durable when `commit`
 //! returns. It must not interpret values.
+//!
+//! Durability needs more than `sled::Db::flush`: on Linux that ends in `sync_file_range`, which
+//! neither flushes the drive's cache nor the file's metadata, and sled writes large values
+//! ("blobs") to files it never syncs. So after the flush we `fdatasync` the log file and fsync
+//! any blob file not synced yet. Concurrent committers share one sync (group commit).
 
 use super::{
     Batch, ChangeKind, ChangeRecord, CommitError, Entry, Key, KeyRange, Namespace, Op,
     Precondition, Store,
 };
 use crate::error::Error;
+use parking_lot::Mutex;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 const SEQ: &[u8] = b"seq";
@@ -23,6 +30,16 @@ pub(crate) struct SledStore {
     changes: sled::Tree,
     meta: sled::Tree,
     path: PathBuf,
+    /// sled's log file, for `fdatasync`.
+    log: File,
+    /// The highest sequence number known to be on stable storage, and the blob files synced.
+    synced: Mutex<Synced>,
+}
+
+#[derive(Default)]
+struct Synced {
+    seq: u64,
+    blobs: HashSet<std::ffi::OsString>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -62,14 +79,62 @@ impl SledStore {
             .open()
             .map_err(storage)?;
         let open = |name: &str| db.open_tree(name).map_err(storage);
-        Ok(SledStore {
+        let io = |e: std::io::Error| Error::Storage(format!("{}: {e}", dir.display()));
+        let log = File::open(dir.join("db")).map_err(io)?;
+        // Make the files' directory entries durable once.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        let store = SledStore {
             data: open("data")?,
             revisions: open("revisions")?,
             changes: open("changes")?,
             meta: open("meta")?,
             path: dir.to_path_buf(),
+            log,
+            synced: Mutex::new(Synced::default()),
             db,
-        })
+        };
+        let last = store.last_seq()?;
+        store.synced.lock().seq = last;
+        Ok(store)
+    }
+
+    /// Makes every commit up to `seq` durable: flush sled's buffers, fdatasync the log, fsync
+    /// new blob files. One caller syncs for everyone waiting (group commit).
+    fn sync_through(&self, seq: u64) -> Result<(), Error> {
+        let mut synced = self.synced.lock();
+        if synced.seq >= seq {
+            return Ok(());
+        }
+        let target = self.last_seq()?;
+        self.db.flush().map_err(storage)?;
+        let io = |e: std::io::Error| Error::Storage(format!("syncing the store: {e}"));
+        self.log.sync_data().map_err(io)?;
+        let blobs = self.path.join("blobs");
+        let mut new_blob = false;
+        match std::fs::read_dir(&blobs) {
+            Ok(entries) => {
+                let mut present = HashSet::new();
+                for e in entries {
+                    let name = e.map_err(io)?.file_name();
+                    if !synced.blobs.contains(&name) {
+                        // A blob sled removed meanwhile needs no sync.
+                        if let Ok(f) = File::open(blobs.join(&name)) {
+                            f.sync_all().map_err(io)?;
+                            new_blob = true;
+                        }
+                    }
+                    present.insert(name);
+                }
+                synced.blobs = present;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        if new_blob {
+            File::open(&blobs).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        synced.seq = target;
+        Ok(())
     }
 }
 
@@ -226,9 +291,7 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(CommitError::Failed(storage(e))),
         };
-        self.db
-            .flush()
-            .map_err(|e| CommitError::Failed(storage(e)))?;
+        self.sync_through(seq).map_err(CommitError::Failed)?;
         Ok(seq)
     }
 
@@ -259,6 +322,9 @@ impl Store for SledStore {
         }
         self.changes.apply_batch(batch).map_err(storage)?;
         self.db.flush().map_err(storage)?;
+        self.log
+            .sync_data()
+            .map_err(|e| Error::Storage(format!("syncing the store: {e}")))?;
         Ok(keys.len())
     }
 

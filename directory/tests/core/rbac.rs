@@ -671,3 +671,125 @@ fn deleting_a_role_removes_it_from_assignments() {
         1
     );
 }
+
+mod model {
+    //! Effective rights on the real store against a brute-force model: random group nesting,
+    //! random assignments at the tenant and its ancestors (users and groups, allow and deny,
+    //! live and expired), evaluated on every tenant of the tree.
+
+    use crate::fixtures::{sys, Tree};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use tessera_directory::clock::Clock;
+    use tessera_directory::model::{Member, NewAssignment, Subject};
+    use tessera_directory::policy::{Area, Permission, Right, RightSet};
+    use tessera_directory::testkit::{new_group, new_user};
+
+    #[derive(Debug, Clone)]
+    struct Grant {
+        to_group: Option<usize>, // None: the user
+        at_customer: bool,       // contoso, else acme
+        area: usize,
+        right: usize,
+        deny: bool,
+        expired: bool,
+    }
+
+    fn grant() -> impl Strategy<Value = Grant> {
+        (
+            proptest::option::of(0usize..4),
+            any::<bool>(),
+            0usize..3,
+            0usize..3,
+            proptest::bool::weighted(0.25),
+            proptest::bool::weighted(0.2),
+        )
+            .prop_map(
+                |(to_group, at_customer, area, right, deny, expired)| Grant {
+                    to_group,
+                    at_customer,
+                    area,
+                    right,
+                    deny,
+                    expired,
+                },
+            )
+    }
+
+    const AREAS: [Area; 3] = [Area::Users, Area::Groups, Area::Audit];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn store_evaluation_matches_the_definition(
+            // group i may contain group j only for j > i: acyclic by construction
+            nesting in proptest::collection::vec((0usize..4, 0usize..4), 0..6),
+            direct in proptest::collection::btree_set(0usize..4, 0..3),
+            grants in proptest::collection::vec(grant(), 1..8),
+        ) {
+            let tree = Tree::new();
+            let d = tree.dir();
+            let a = tree.acme.id;
+            let user = d.users().create(&sys(), a, new_user("u")).unwrap();
+            let groups: Vec<_> = (0..4).map(|i| d.groups().create(&sys(), a, new_group(&format!("g{i}"))).unwrap()).collect();
+            let mut edges = BTreeSet::new();
+            for (i, j) in nesting {
+                if i < j && edges.insert((i, j)) {
+                    d.groups().add_member(&sys(), a, groups[i].id, Member::Group(groups[j].id)).unwrap();
+                }
+            }
+            for &g in &direct {
+                d.groups().add_member(&sys(), a, groups[g].id, Member::User(user.id)).unwrap();
+            }
+            let now = tree.td.clock.now();
+            for g in &grants {
+                let subject = match g.to_group {
+                    Some(i) => Subject::Group { tenant: a, id: groups[i].id },
+                    None => Subject::User { tenant: a, id: user.id },
+                };
+                let perm = if g.deny { Permission::Deny } else { Permission::Allow };
+                let scope = if g.at_customer { tree.contoso.id } else { a };
+                d.rbac().assign(&sys(), scope, NewAssignment {
+                    subject,
+                    rights: RightSet::from_entries([(AREAS[g.area], Right::ALL[g.right], perm)]),
+                    roles: vec![],
+                    expires_at: Some(now.plus_secs(if g.expired { 60 } else { 7200 })),
+                }).unwrap();
+            }
+            tree.td.clock.advance_secs(120);
+            // Brute force: the user's groups are those from which a direct group is reachable
+            // downwards (container -> member edges).
+            let mut mine: BTreeSet<usize> = direct.clone();
+            loop {
+                let more: BTreeSet<usize> = edges.iter().filter(|(_, j)| mine.contains(j)).map(|(i, _)| *i).collect();
+                if more.is_subset(&mine) { break; }
+                mine.extend(more);
+            }
+            let reaches = |g: &Grant| g.to_group.is_none_or(|i| mine.contains(&i)) && !g.expired;
+            // acme-scope grants cover acme and both its customers; contoso-scope ones contoso.
+            let cases = [
+                (tree.acme.id, [false].as_slice()),
+                (tree.contoso.id, [false, true].as_slice()),
+                (tree.fabrikam.id, [false].as_slice()),
+            ];
+            for (tenant, scopes_in_chain) in cases {
+                let eff = d.rbac().effective_rights(&sys(), a, user.id, tenant).unwrap();
+                for (ai, area) in AREAS.iter().enumerate() {
+                    for (ri, right) in Right::ALL.iter().enumerate() {
+                        let relevant: Vec<&Grant> = grants.iter()
+                            .filter(|g| g.area == ai && g.right == ri && reaches(g) && scopes_in_chain.contains(&g.at_customer))
+                            .collect();
+                        let expected = relevant.iter().any(|g| !g.deny) && !relevant.iter().any(|g| g.deny);
+                        prop_assert_eq!(eff.grants(*area, *right), expected, "{}:{} on {}", area, right, tenant);
+                    }
+                }
+            }
+            // Nothing reaches above acme or beside it.
+            for t in [tree.root.id, tree.summit.id, tree.globex.id] {
+                let eff = d.rbac().effective_rights(&sys(), a, user.id, t).unwrap();
+                prop_assert!(eff.is_empty());
+            }
+        }
+    }
+}
