@@ -5,6 +5,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DATA ?= .tessera-data
+KEY ?= .tessera-master.key
 
 # Debian packages the build and the tests need. (The frontends' issues add ldap-utils,
 # freeradius-utils, eapoltest, xmlsec1 and python3-pysaml2 here as their tests land.)
@@ -25,13 +26,13 @@ deps: toolchain
 	fi
 
 toolchain:
-	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: Tessera needs a Rust toolchain >= 1.85 (rustup)" >&2; exit 1; }
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: Tessera needs a Rust toolchain >= 1.88 (rustup)" >&2; exit 1; }
 
 ## make run: build, seed the demo MSP tree into $(DATA) (once) and print it.
 run: deps
 	$(CARGO) build --release --locked
-	./target/release/tessera --data $(DATA) demo
-	./target/release/tessera --data $(DATA) check
+	./target/release/tessera --data $(DATA) --master-key-file $(KEY) demo
+	./target/release/tessera --data $(DATA) --master-key-file $(KEY) check
 
 ## make test: formatting and lints, then every test of the workspace.
 test: deps lint
@@ -52,4 +53,4 @@ deny: toolchain
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DATA)
+	rm -rf $(DATA) $(KEY)

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use tessera_directory::model::{AuditQuery, ListQuery, Tenant};
+use tessera_directory::secrets::MasterKey;
 use tessera_directory::{Actor, Directory};
 
 #[derive(Parser, Debug)]
@@ -27,6 +28,16 @@ struct Cli {
         default_value = "tessera-data"
     )]
     data: PathBuf,
+    /// The master key file (base64, mode 0600), kept outside the data directory. Created on
+    /// first start of a new store. `TESSERA_MASTER_KEY` (the base64 key itself) takes
+    /// precedence.
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_MASTER_KEY_FILE",
+        default_value = "tessera-master.key"
+    )]
+    master_key_file: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,8 +62,47 @@ enum Command {
     },
 }
 
+/// The master key: from `TESSERA_MASTER_KEY`, else the key file; a new store gets a new key
+/// file, an existing store without its key is an error (a new key would not open it).
+fn master_key(cli: &Cli) -> Result<MasterKey> {
+    if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
+        return MasterKey::from_base64(&text).context("TESSERA_MASTER_KEY");
+    }
+    let path = &cli.master_key_file;
+    if let (Ok(k), Ok(d)) = (std::path::absolute(path), std::path::absolute(&cli.data)) {
+        if k.starts_with(&d) {
+            bail!(
+                "the master key file {} must not live inside the data directory {}",
+                path.display(),
+                cli.data.display()
+            );
+        }
+    }
+    if path.exists() {
+        return Ok(MasterKey::read_file(path)?);
+    }
+    let store_exists = std::fs::read_dir(&cli.data).is_ok_and(|mut d| d.next().is_some());
+    if store_exists {
+        bail!(
+            "the store in {} exists but its master key file {} is missing: restore the key file \
+             (or set TESSERA_MASTER_KEY); a new key cannot open the secrets already stored",
+            cli.data.display(),
+            path.display()
+        );
+    }
+    let key = MasterKey::generate(&tessera_directory::clock::ChaChaSource::from_os());
+    key.create_file(path)?;
+    eprintln!(
+        "WARNING: created a new master key in {} (mode 0600). Back it up and keep it apart from \
+         the data directory: without it the secrets in the store cannot be read.",
+        path.display()
+    );
+    Ok(key)
+}
+
 fn open(cli: &Cli) -> Result<Directory> {
-    Directory::open(&cli.data).with_context(|| {
+    let key = master_key(cli)?;
+    Directory::open(&cli.data, key).with_context(|| {
         format!(
             "opening the store in {} (is another tessera process using it?)",
             cli.data.display()

@@ -63,12 +63,11 @@ fn sys() -> Actor {
 }
 
 fn open(path: &Path) -> Directory {
-    Directory::open_with(
-        path,
-        Arc::new(SystemClock),
-        Arc::new(ChaChaSource::seeded(42)),
-    )
-    .unwrap()
+    Directory::options()
+        .clock(Arc::new(SystemClock))
+        .ids(Arc::new(ChaChaSource::seeded(42)))
+        .open(path, tessera_directory::testkit::test_key())
+        .unwrap()
 }
 
 /// `VmHWM` (peak) and `VmRSS` (current) of this process, in bytes.
@@ -137,7 +136,7 @@ fn user(tenant: &str, i: usize, groups: &[GroupId]) -> NewUser {
         member_of.push(*g);
     }
     // Every third user is in a second group.
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         if let Some(g) = groups
             .get((i / 3 + 1 + i) % n)
             .filter(|g| !member_of.contains(g))
@@ -434,7 +433,7 @@ fn reopen(path: &Path) {
     let (hwm_end, rss_end) = rss();
 
     println!("reopen (fresh process) and by_username lookups (random tenant and user)");
-    row("Directory::open_with", per_op(open_time, 1));
+    row("Directory::open", per_op(open_time, 1));
     row("first lookup, system actor", per_op(first_sys, 1));
     row("first lookup, service account", per_op(first_svc, 1));
     row(

@@ -2,24 +2,8 @@
 //! nothing else; deciding what an actor may do is `authz`'s job.
 
 use crate::model::{TenantId, UserId};
-use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-
-/// The surface a request came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    /// LDAP.
-    Ldap,
-    /// RADIUS.
-    Radius,
-    /// SAML single sign-on.
-    Saml,
-    /// The admin API, CLI or console.
-    Admin,
-    /// Internal work (bootstrap, maintenance).
-    Internal,
-}
+pub use tessera_policy::Protocol;
 
 /// Whose authority a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

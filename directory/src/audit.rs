@@ -62,6 +62,7 @@ impl Directory {
             protocol: c.actor.protocol,
             action: c.action.to_string(),
             target: c.target,
+            application: None,
             outcome: "success".into(),
             reason: None,
             before: c.before,

@@ -180,6 +180,7 @@ pub(crate) struct ScopeRbac {
 
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
+    policies: RwLock<HashMap<TenantId, (Version, Arc<crate::service::policies::PolicySnapshot>)>>,
     tree: RwLock<Option<Arc<TreeSnapshot>>>,
     graphs: RwLock<HashMap<TenantId, Arc<TenantGraph>>>,
     rbac: RwLock<HashMap<TenantId, Arc<ScopeRbac>>>,
@@ -326,9 +327,32 @@ impl Cache {
         Ok(s)
     }
 
+    /// The effective policy of a tenant computed under policy-marker version `policy_version`
+    /// and the current tree.
+    pub(crate) fn policy(
+        &self,
+        t: TenantId,
+        policy_version: Version,
+        tree: &TreeSnapshot,
+    ) -> Option<Arc<crate::service::policies::PolicySnapshot>> {
+        let p = self.policies.read();
+        let (tree_v, snap) = p.get(&t)?;
+        (*tree_v == tree.version && snap.version == policy_version).then(|| snap.clone())
+    }
+
+    pub(crate) fn remember_policy(
+        &self,
+        t: TenantId,
+        snap: Arc<crate::service::policies::PolicySnapshot>,
+        tree: &TreeSnapshot,
+    ) {
+        self.policies.write().insert(t, (tree.version, snap));
+    }
+
     /// Forgets a deleted tenant's snapshots.
     pub(crate) fn forget(&self, t: TenantId) {
         self.graphs.write().remove(&t);
         self.rbac.write().remove(&t);
+        self.policies.write().remove(&t);
     }
 }

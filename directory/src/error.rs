@@ -65,6 +65,18 @@ pub enum Error {
     /// A stored record could not be read; nothing was changed.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The new password breaks the tenant's password policy; every problem is listed.
+    #[error("the password does not meet the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    WeakPassword(Vec<tessera_policy::password::PasswordProblem>),
+    /// A password or code given to prove who the caller is was wrong.
+    #[error("the current password or code is wrong")]
+    WrongCredentials,
+    /// The password-hashing pool is saturated for this tenant; nothing was changed. Retry.
+    #[error("busy: try again shortly")]
+    Busy,
+    /// The master key is missing, malformed, or not the one this store was created with.
+    #[error("master key: {0}")]
+    MasterKey(String),
     /// Writing an export to the caller's output failed (the directory itself is fine).
     #[error("writing the export failed: {0}")]
     Output(String),

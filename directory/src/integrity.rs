@@ -278,6 +278,18 @@ fn check_tenant(
         }
     }
     *counts.entry("memberships").or_default() += edges;
+    // Credentials and lock states belong to existing users.
+    for table in [keys::table::CREDENTIALS, keys::table::LOCK] {
+        let p = keys::table_of(id, table);
+        for (k, _) in s.scan(&KeyRange::prefix(&p), usize::MAX, false)? {
+            let owner = k.tail(&p).and_then(UserId::from_key_bytes);
+            if owner.is_none_or(|u| !user_ids.contains(&u)) {
+                bad(format!(
+                    "{slug}: credentials or lock state of a missing user"
+                ));
+            }
+        }
+    }
     // Applications.
     let apps: Vec<(Key, Application)> = all(s, &keys::apps(id))?;
     *counts.entry("applications").or_default() += apps.len();

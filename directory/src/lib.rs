@@ -7,6 +7,7 @@
 
 mod actor;
 mod audit;
+mod auth;
 mod authz;
 mod cache;
 pub mod clock;
@@ -14,23 +15,30 @@ mod error;
 mod feed;
 mod integrity;
 pub mod model;
+pub mod secrets;
 mod service;
 mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use actor::{Actor, Principal, Protocol};
+pub use auth::{AuthRequest, Authenticated, Enrolment, MfaNeed, Outcome, TenantRef};
 pub use error::Error;
 pub use feed::{ChangeEvent, EntityKind};
 pub use integrity::IntegrityReport;
 pub use service::{
-    applications::Applications, audit::AuditLog, groups::Groups, rbac::Rbac, tenants::Tenants,
-    users::Users,
+    applications::Applications, audit::AuditLog, credentials::Credentials, groups::Groups,
+    policies::Policies, rbac::Rbac, tenants::Tenants, users::Users,
 };
 pub use tessera_policy as policy;
 
+use auth::hasher::Hasher;
+pub use auth::hasher::{HashParams, PoolConfig};
+use auth::journal::Journal;
+use auth::verified::VerifiedCache;
 use cache::Cache;
 use clock::{ChaChaSource, Clock, IdSource, SystemClock};
+use secrets::MasterKey;
 use std::path::Path;
 use std::sync::Arc;
 use store::sled_store::SledStore;
@@ -44,37 +52,109 @@ pub struct Directory {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    store: Box<dyn Store>,
+    journal: Journal,
+    hasher: Hasher,
+    verified: VerifiedCache,
+    key: MasterKey,
+    cache: Cache,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-    cache: Cache,
+    store: Arc<dyn Store>,
+}
+
+/// How to open a directory: the clock, the entropy source and the hashing pool, all defaulting
+/// to the real ones. Obtain with [`Directory::options`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    pool: PoolConfig,
+}
+
+impl OpenOptions {
+    /// Reads time from `clock` (tests inject a manual one).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Takes ids, salts and seeds from `ids` (tests inject a seeded one).
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Sizes the password-hashing pool and sets the argon2id parameters.
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Opens (or creates) the embedded store in `dir`. Secrets in it are sealed under `key`; a
+    /// store created under another key is refused with [`Error::MasterKey`].
+    pub fn open(self, dir: &Path, key: MasterKey) -> Result<Directory, Error> {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir)?);
+        check_master_key(store.as_ref(), self.ids.as_ref(), &key)?;
+        let mut salt = [0u8; 16];
+        self.ids.fill(&mut salt);
+        let hasher = Hasher::start(self.pool, salt).map_err(Error::Storage)?;
+        let journal = Journal::start(store.clone()).map_err(Error::Storage)?;
+        Ok(Directory {
+            inner: Arc::new(Inner {
+                journal,
+                hasher,
+                verified: VerifiedCache::new(self.ids.as_ref()),
+                key,
+                cache: Cache::default(),
+                clock: self.clock,
+                ids: self.ids,
+                store,
+            }),
+        })
+    }
+}
+
+/// The sealed value that tells a right master key from a wrong one.
+const KEY_CHECK: &[u8] = b"tessera master key check v1";
+
+fn check_master_key(store: &dyn Store, ids: &dyn IdSource, key: &MasterKey) -> Result<(), Error> {
+    let k = store::keys::key_check();
+    match store.get(&k)? {
+        Some(e) => match key.open(b"key-check", &e.value) {
+            Ok(v) if v.as_slice() == KEY_CHECK => Ok(()),
+            _ => Err(Error::MasterKey(
+                "the master key does not open this store (wrong key file or TESSERA_MASTER_KEY?)"
+                    .into(),
+            )),
+        },
+        None => {
+            let sealed = key.seal(ids, b"key-check", KEY_CHECK)?;
+            let batch = store::Batch {
+                preconditions: vec![store::Precondition::Absent(k.clone())],
+                ops: vec![store::Op::Put(k, sealed)],
+            };
+            store.commit(batch).map(|_| ()).map_err(|e| match e {
+                store::CommitError::Conflict => Error::Conflict,
+                store::CommitError::Failed(e) => e,
+            })
+        }
+    }
 }
 
 impl Directory {
-    /// Opens (or creates) the embedded store in `dir`, with the system clock and OS entropy.
-    pub fn open(dir: &Path) -> Result<Self, Error> {
-        Self::open_with(
-            dir,
-            Arc::new(SystemClock),
-            Arc::new(ChaChaSource::from_os()),
-        )
+    /// Opens (or creates) the embedded store in `dir` with the system clock, OS entropy and the
+    /// default hashing pool.
+    pub fn open(dir: &Path, key: MasterKey) -> Result<Self, Error> {
+        Self::options().open(dir, key)
     }
 
-    /// Opens the embedded store with an injected clock and id source (tests, benchmarks).
-    pub fn open_with(
-        dir: &Path,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdSource>,
-    ) -> Result<Self, Error> {
-        let store = SledStore::open(dir)?;
-        Ok(Directory {
-            inner: Arc::new(Inner {
-                store: Box::new(store),
-                clock,
-                ids,
-                cache: Cache::default(),
-            }),
-        })
+    /// Options for opening with an injected clock, entropy or pool size.
+    pub fn options() -> OpenOptions {
+        OpenOptions {
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(ChaChaSource::from_os()),
+            pool: PoolConfig::default(),
+        }
     }
 
     /// The tenant tree.
@@ -102,6 +182,16 @@ impl Directory {
         Rbac::new(self)
     }
 
+    /// Password, lockout, MFA and cache policies.
+    pub fn policies(&self) -> Policies<'_> {
+        Policies::new(self)
+    }
+
+    /// Passwords, TOTP and lockout of users.
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials::new(self)
+    }
+
     /// The audit log.
     pub fn audit(&self) -> AuditLog<'_> {
         AuditLog::new(self)
@@ -120,6 +210,22 @@ impl Directory {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
+    }
+
+    pub(crate) fn hasher(&self) -> &Hasher {
+        &self.inner.hasher
+    }
+
+    pub(crate) fn verified(&self) -> &VerifiedCache {
+        &self.inner.verified
+    }
+
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.inner.key
     }
 
     pub(crate) fn now(&self) -> policy::Timestamp {

@@ -4,6 +4,8 @@
 
 use crate::clock::{ChaChaSource, ManualClock};
 use crate::model::{NewGroup, NewTenant, NewUser, Tenant};
+use crate::secrets::MasterKey;
+use crate::PoolConfig;
 use crate::{Actor, Directory, Error};
 use std::sync::Arc;
 use tessera_policy::{TenantKind, Timestamp};
@@ -20,6 +22,7 @@ pub struct TestDirectory {
     pub clock: Arc<ManualClock>,
     /// Where the store lives.
     pub tmp: tempfile::TempDir,
+    opened: u64,
 }
 
 impl TestDirectory {
@@ -27,9 +30,49 @@ impl TestDirectory {
     pub fn new() -> Result<Self, Error> {
         let tmp = tempfile::tempdir().map_err(|e| Error::Storage(e.to_string()))?;
         let clock = Arc::new(ManualClock::new(START));
-        let dir =
-            Directory::open_with(tmp.path(), clock.clone(), Arc::new(ChaChaSource::seeded(7)))?;
-        Ok(TestDirectory { dir, clock, tmp })
+        let dir = Self::open(&tmp, &clock, 7)?;
+        Ok(TestDirectory {
+            dir,
+            clock,
+            tmp,
+            opened: 1,
+        })
+    }
+
+    fn open(
+        tmp: &tempfile::TempDir,
+        clock: &Arc<ManualClock>,
+        seed: u64,
+    ) -> Result<Directory, Error> {
+        Directory::options()
+            .clock(clock.clone())
+            .ids(Arc::new(ChaChaSource::seeded(seed)))
+            .pool(PoolConfig {
+                workers: 2,
+                queue_per_tenant: 8,
+                queue_total: 64,
+                ..PoolConfig::default()
+            })
+            .open(tmp.path(), test_key())
+    }
+
+    /// Closes the directory and opens the same store again, as a restart would (same clock; a
+    /// fresh id stream, so new ids do not repeat old ones). In-memory caches start empty.
+    pub fn reopen(self) -> Result<Self, Error> {
+        let TestDirectory {
+            dir,
+            clock,
+            tmp,
+            opened,
+        } = self;
+        drop(dir);
+        let dir = Self::open(&tmp, &clock, 7 + opened)?;
+        Ok(TestDirectory {
+            dir,
+            clock,
+            tmp,
+            opened: opened + 1,
+        })
     }
 
     /// A directory whose root is a distributor called `root`.
@@ -45,6 +88,11 @@ impl TestDirectory {
         )?;
         Ok((td, root))
     }
+}
+
+/// The same master key every time: for stores a test opens more than once.
+pub fn test_key() -> MasterKey {
+    MasterKey::generate(&ChaChaSource::seeded(0x7e55e7a))
 }
 
 /// A `NewTenant` with the slug as its name.
@@ -70,4 +118,33 @@ pub fn new_group(name: &str) -> NewGroup {
         name: name.into(),
         ..NewGroup::default()
     }
+}
+
+/// The TOTP code at `now` for an enrolment URL (what an authenticator app would show).
+pub fn totp_code(otpauth_url: &str, now: Timestamp) -> String {
+    let secret = otpauth_url
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .unwrap_or_default();
+    let seed = base32_decode(secret);
+    crate::auth::totp::code_at(&seed, now).unwrap_or_default()
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let Some(v) = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase()) else {
+            continue;
+        };
+        buf = (buf << 5) | v as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    out
 }

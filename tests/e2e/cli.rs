@@ -8,6 +8,8 @@ fn tessera(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("--data")
         .arg(data)
+        .arg("--master-key-file")
+        .arg(data.with_extension("key"))
         .args(args)
         .output()
         .expect("the tessera binary runs")
@@ -114,7 +116,9 @@ fn a_second_process_on_the_same_store_gets_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     stdout(&tessera(&data, &["demo"]));
-    let held = tessera_directory::Directory::open(&data).unwrap();
+    let key =
+        tessera_directory::secrets::MasterKey::read_file(&data.with_extension("key")).unwrap();
+    let held = tessera_directory::Directory::open(&data, key).unwrap();
     let o = tessera(&data, &["tree"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is another tessera process using it?"));

@@ -40,6 +40,9 @@ pub struct AuditEvent {
     pub action: String,
     /// What it was done to, e.g. `user:alice`.
     pub target: String,
+    /// For authentications: the application used (LDAP service, RADIUS client, SAML SP).
+    #[serde(default)]
+    pub application: Option<String>,
     /// `success` or `failure`.
     pub outcome: String,
     /// Why, for failures and notable outcomes.

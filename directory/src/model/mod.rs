@@ -3,6 +3,7 @@
 
 mod application;
 mod audit;
+pub(crate) mod credentials;
 mod group;
 mod ids;
 mod rbac;
@@ -15,6 +16,7 @@ pub use application::{
     RadiusClient, ReplyAttribute, SamlServiceProvider, SharedSecret,
 };
 pub use audit::{AuditEvent, AuditKind, AuditPage, AuditQuery};
+pub use credentials::{CredentialStatus, PolicyView, TenantPolicy, TotpStatus};
 pub use group::{Group, GroupAttributes, GroupPatch, Member, NewGroup, RadiusAttributes};
 pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, UserId};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};

@@ -4,7 +4,9 @@
 
 pub mod applications;
 pub mod audit;
+pub mod credentials;
 pub mod groups;
+pub mod policies;
 pub mod rbac;
 pub mod tenants;
 pub mod users;
@@ -54,7 +56,7 @@ pub(crate) fn allocate_posix_id(tx: &mut Txn<'_>, t: TenantId) -> Result<u32, Er
 
 /// Decodes a listing cursor (hex of the last key tail).
 pub(crate) fn decode_cursor(c: &str) -> Result<Vec<u8>, Error> {
-    if c.len() % 2 != 0 || c.len() > 1024 {
+    if !c.len().is_multiple_of(2) || c.len() > 1024 {
         return Err(crate::model::validate::invalid(
             "after",
             "not a cursor from a previous page",

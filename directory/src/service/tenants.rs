@@ -410,6 +410,10 @@ impl<'a> Tenants<'a> {
                 tx.delete(k.clone());
             }
             tx.delete(keys::ldap_service(id));
+            if tx.exists(&keys::policy(id))? {
+                tx.delete(keys::policy(id));
+                tx.touch(keys::policy_marker())?;
+            }
             tx.delete(keys::counter(id, Counter::PosixId));
             tx.delete(keys::marker(id, Marker::Membership));
             tx.delete(keys::marker(id, Marker::Rbac));

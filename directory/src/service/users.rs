@@ -309,6 +309,8 @@ impl<'a> Users<'a> {
             if let Some(p) = &u.posix {
                 tx.delete(keys::user_by_uid(tenant, p.uid_number));
             }
+            tx.delete(keys::credentials(tenant, id));
+            tx.delete(keys::lock(tenant, id));
             remove_all_edges_of(tx, tenant, &Member::User(id))?;
             crate::service::rbac::drop_assignments_of(tx, &Subject::User { tenant, id })?;
             tx.delete(keys::user(tenant, id));

@@ -54,6 +54,7 @@ pub(crate) mod table {
     pub(crate) const ROOT: u8 = 0x04;
     pub(crate) const COUNTER: u8 = 0x05;
     pub(crate) const MARKER: u8 = 0x06;
+    pub(crate) const KEY_CHECK: u8 = 0x07;
     pub(crate) const USER: u8 = 0x10;
     pub(crate) const USER_NAME: u8 = 0x11;
     pub(crate) const USER_EMAIL: u8 = 0x12;
@@ -73,6 +74,9 @@ pub(crate) mod table {
     pub(crate) const ASSIGNMENT: u8 = 0x60;
     pub(crate) const ASSIGNMENT_SUBJECT: u8 = 0x61;
     pub(crate) const AUDIT: u8 = 0x70;
+    pub(crate) const CREDENTIALS: u8 = 0x80;
+    pub(crate) const LOCK: u8 = 0x81;
+    pub(crate) const POLICY: u8 = 0x82;
 }
 
 /// Per-tenant counters.
@@ -92,6 +96,9 @@ pub(crate) enum Marker {
     Rbac = 2,
     /// The tenant tree (installation namespace).
     Tree = 3,
+    /// Any tenant's policies (installation namespace): caches of effective policies and of
+    /// verified credentials depend on it.
+    Policy = 4,
 }
 
 /// A complete key.
@@ -210,6 +217,10 @@ pub(crate) fn slug(slug: &str) -> Key {
 }
 pub(crate) fn slugs() -> Prefix {
     Prefix(key(Namespace::Installation, table::SLUG, &[]))
+}
+/// The sealed value that tells whether the master key is the store's.
+pub(crate) fn key_check() -> Key {
+    Key(key(Namespace::Installation, table::KEY_CHECK, &[]))
 }
 pub(crate) fn tree_marker() -> Key {
     Key(key(
@@ -388,6 +399,25 @@ pub(crate) fn assignments_of(subject: &Subject) -> Prefix {
         t(subject.tenant()),
         table::ASSIGNMENT_SUBJECT,
         &[&subject_bytes(subject)],
+    ))
+}
+
+// ---- credentials and policies ----
+
+pub(crate) fn credentials(tenant: TenantId, user: UserId) -> Key {
+    Key(key(t(tenant), table::CREDENTIALS, &[user.key_bytes()]))
+}
+pub(crate) fn lock(tenant: TenantId, user: UserId) -> Key {
+    Key(key(t(tenant), table::LOCK, &[user.key_bytes()]))
+}
+pub(crate) fn policy(tenant: TenantId) -> Key {
+    Key(key(t(tenant), table::POLICY, &[]))
+}
+pub(crate) fn policy_marker() -> Key {
+    Key(key(
+        Namespace::Installation,
+        table::MARKER,
+        &[&[Marker::Policy as u8]],
     ))
 }
 

@@ -41,6 +41,9 @@ record!(Application, "application");
 record!(Role, "role");
 record!(Assignment, "assignment");
 record!(AuditEvent, "audit event");
+record!(crate::model::credentials::Credentials, "credentials");
+record!(crate::model::TenantPolicy, "policy");
+record!(tessera_policy::lockout::LockState, "lock state");
 
 #[cfg(test)]
 mod tests {
@@ -220,6 +223,7 @@ mod tests {
             protocol: crate::actor::Protocol::Radius,
             action: "auth.radius".into(),
             target: "user:alice".into(),
+            application: Some("office-wifi".into()),
             outcome: "failure".into(),
             reason: Some("bad credentials".into()),
             before: Some(serde_json::json!({"a": [1, "x", null, true, 2.5]})),

@@ -118,7 +118,7 @@ fn crash_child() {
     let Some(path) = std::env::var_os(CHILD_DIR_ENV) else {
         return;
     };
-    let dir = Directory::open(Path::new(&path)).unwrap();
+    let dir = Directory::open(Path::new(&path), tessera_directory::testkit::test_key()).unwrap();
     let (tenant, everyone) = setup(&dir);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{MARK}ready").unwrap();
@@ -297,7 +297,7 @@ struct History {
 
 /// Reopens the store after a kill and checks it against everything acknowledged so far.
 fn verify(path: &Path, round: &Round, h: &mut History, n: usize) {
-    let dir = Directory::open(path).unwrap();
+    let dir = Directory::open(path, tessera_directory::testkit::test_key()).unwrap();
     let report = dir.check_integrity().unwrap();
     assert!(
         report.is_ok(),

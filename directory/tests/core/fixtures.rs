@@ -71,6 +71,28 @@ impl Tree {
         &self.td.dir
     }
 
+    /// Closes and reopens the store, as a restart would.
+    pub fn restart(self) -> Tree {
+        let Tree {
+            td,
+            root,
+            acme,
+            contoso,
+            fabrikam,
+            summit,
+            globex,
+        } = self;
+        Tree {
+            td: td.reopen().unwrap(),
+            root,
+            acme,
+            contoso,
+            fabrikam,
+            summit,
+            globex,
+        }
+    }
+
     /// A user of `tenant` holding the named predefined role at `scope`.
     pub fn user_with_role(
         &self,

@@ -288,6 +288,15 @@ impl Calls {
 /// battery below calls each of them (checked by `the_battery_calls_every_covered_operation`),
 /// and `every_public_operation_is_covered` checks this list against the service sources.
 const COVERED: &[&str] = &[
+    "policies::get",
+    "policies::set",
+    "credentials::set_password",
+    "credentials::change_password",
+    "credentials::unlock",
+    "credentials::enroll_totp",
+    "credentials::confirm_totp",
+    "credentials::reset_totp",
+    "credentials::status",
     "tenants::bootstrap",
     "tenants::create",
     "tenants::get",
@@ -367,6 +376,11 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     );
 
     // Reads and listings.
+    c.op("policies::get", d.policies().get(a, t.tenant));
+    c.op(
+        "credentials::status",
+        d.credentials().status(a, t.tenant, t.alice),
+    );
     c.op("tenants::get", tn.get(a, t.tenant));
     c.op("tenants::by_slug", tn.by_slug(a, &t.slug));
     c.op("tenants::root", tn.root(a));
@@ -539,6 +553,44 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     };
     c.op("rbac::assign", rb.assign(a, t.tenant, grant));
 
+    // Credentials and policies.
+    let cr = d.credentials();
+    c.op(
+        "credentials::set_password",
+        cr.set_password(a, t.tenant, t.alice, "Some-Long-Password-1", false),
+    );
+    c.op(
+        "credentials::change_password",
+        cr.change_password(
+            a,
+            t.tenant,
+            t.alice,
+            "Some-Long-Password-1",
+            "Other-Long-Password-2",
+        ),
+    );
+    c.op("credentials::unlock", cr.unlock(a, t.tenant, t.alice));
+    c.op(
+        "credentials::enroll_totp",
+        cr.enroll_totp(a, t.tenant, t.alice),
+    );
+    c.op(
+        "credentials::confirm_totp",
+        cr.confirm_totp(a, t.tenant, t.alice, "123456"),
+    );
+    c.op(
+        "credentials::reset_totp",
+        cr.reset_totp(a, t.tenant, t.alice),
+    );
+    c.op(
+        "policies::set",
+        d.policies().set(
+            a,
+            t.tenant,
+            tessera_directory::model::TenantPolicy::default(),
+        ),
+    );
+
     // Deletions.
     c.op("rbac::revoke", rb.revoke(a, t.tenant, t.assignment));
     c.op("rbac::delete_role", rb.delete_role(a, t.tenant, t.role));
@@ -679,6 +731,23 @@ fn swapped_battery(d: &Directory, a: &Actor, own: &Side, f: &Target) -> Vec<Outc
         "rbac::assign",
         rb.assign(a, o, grant(user_subject(o, own.bob.id), vec![f.role])),
     );
+
+    let cr = d.credentials();
+    c.op("credentials::status", cr.status(a, o, f.alice));
+    c.op(
+        "credentials::set_password",
+        cr.set_password(a, o, f.alice, "Some-Long-Password-1", false),
+    );
+    c.op("credentials::unlock", cr.unlock(a, o, f.alice));
+    c.op("credentials::enroll_totp", cr.enroll_totp(a, o, f.alice));
+    c.op(
+        "credentials::confirm_totp",
+        cr.confirm_totp(a, o, f.alice, "123456"),
+    );
+    c.op("credentials::reset_totp", cr.reset_totp(a, o, f.alice));
+    let mut foreign_groups = tessera_directory::model::TenantPolicy::default();
+    foreign_groups.mfa_required_groups.insert(f.staff);
+    c.op("policies::set", d.policies().set(a, o, foreign_groups));
 
     c.op("rbac::revoke", rb.revoke(a, o, f.assignment));
     c.op("rbac::delete_role", rb.delete_role(a, o, f.role));
@@ -1178,6 +1247,11 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../src/service/applications.rs"),
     ),
     ("rbac", include_str!("../../src/service/rbac.rs")),
+    (
+        "credentials",
+        include_str!("../../src/service/credentials.rs"),
+    ),
+    ("policies", include_str!("../../src/service/policies.rs")),
     ("audit", include_str!("../../src/service/audit.rs")),
 ];
 

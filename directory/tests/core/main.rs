@@ -12,6 +12,7 @@ mod fixtures;
 
 mod applications;
 mod audit;
+mod auth;
 mod crash;
 mod isolation;
 mod rbac;
