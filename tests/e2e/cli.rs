@@ -125,3 +125,84 @@ fn a_second_process_on_the_same_store_gets_a_clear_error() {
     drop(held);
     stdout(&tessera(&data, &["tree"]));
 }
+
+fn stderr_of(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "expected a failure, got: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn the_master_key_is_created_once_kept_apart_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let key_file = data.with_extension("key");
+    let first = tessera(&data, &["demo"]);
+    assert!(String::from_utf8_lossy(&first.stderr).contains("WARNING: created a new master key"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // The second start reads the same key quietly.
+    let second = tessera(&data, &["tree"]);
+    assert!(second.status.success());
+    assert!(
+        second.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    // Another key does not open the store.
+    let other = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["--data"])
+        .arg(&data)
+        .arg("tree")
+        .env(
+            "TESSERA_MASTER_KEY",
+            "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=",
+        )
+        .output()
+        .unwrap();
+    assert!(stderr_of(&other).contains("does not open this store"));
+    let garbage = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["--data"])
+        .arg(&data)
+        .arg("tree")
+        .env("TESSERA_MASTER_KEY", "not a key")
+        .output()
+        .unwrap();
+    assert!(stderr_of(&garbage).contains("32 bytes"));
+
+    // A store whose key file went missing is not given a new key.
+    let moved = tmp.path().join("elsewhere.key");
+    std::fs::rename(&key_file, &moved).unwrap();
+    assert!(stderr_of(&tessera(&data, &["tree"])).contains("is missing"));
+    assert!(!key_file.exists(), "no new key was written");
+    std::fs::rename(&moved, &key_file).unwrap();
+
+    // A readable key file is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(stderr_of(&tessera(&data, &["tree"])).contains("chmod 600"));
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    // The key never lives inside the data directory.
+    let inside = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--master-key-file")
+        .arg(data.join("master.key"))
+        .arg("tree")
+        .output()
+        .unwrap();
+    assert!(stderr_of(&inside).contains("must not live inside the data directory"));
+    assert!(tessera(&data, &["check"]).status.success());
+}
