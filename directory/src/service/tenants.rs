@@ -338,6 +338,8 @@ impl<'a> Tenants<'a> {
             )?;
             Ok(t)
         })
+        // Verified credentials under a suspended tenant are forgotten, as for a suspended user.
+        .inspect(|_| dir.verified().forget_all())
     }
 
     /// Deletes an empty tenant (Tenants:Write on its parent). Empty means no child tenants,

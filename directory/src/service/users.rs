@@ -290,6 +290,7 @@ impl<'a> Users<'a> {
             )?;
             Ok(u)
         })
+        .inspect(|_| dir.verified().forget(tenant, id))
     }
 
     /// Deletes a user (Users:Write), with its memberships and the assignments it holds.

@@ -662,11 +662,15 @@ fn the_verified_credential_cache_and_what_invalidates_it() {
         Outcome::Suspended
     );
     d.users().resume(&sys(), c, alice.id).unwrap();
+    assert_eq!(fresh(d, pw2), 1, "suspension forgot the verification");
+    assert_eq!(fresh(d, pw2), 0);
+    d.tenants().suspend(&sys(), tree.acme.id).unwrap();
     assert_eq!(
-        fresh(d, pw2),
-        0,
-        "suspension is checked before the cache, which stays valid"
+        d.authenticate(&login(&alice, pw2, Protocol::Ldap)).unwrap(),
+        Outcome::Suspended
     );
+    d.tenants().resume(&sys(), tree.acme.id).unwrap();
+    assert_eq!(fresh(d, pw2), 1, "so did the suspension of a tenant above");
     // MFA change: enrolling changes the credentials.
     d.credentials().enroll_totp(&sys(), c, alice.id).unwrap();
     assert_eq!(fresh(d, pw2), 1);
@@ -699,24 +703,45 @@ fn every_outcome_is_audited_once_with_protocol_application_source_and_reason() {
     let d = tree.dir();
     let c = tree.contoso.id;
     let alice = with_password(&tree, &tree.contoso, "alice");
+    let locked = with_password(&tree, &tree.contoso, "locked");
+    let expired = with_password(&tree, &tree.contoso, "expired");
+    let suspended = with_password(&tree, &tree.contoso, "suspended");
+    let mfa = with_password(&tree, &tree.contoso, "mfa");
+    d.users().suspend(&sys(), c, suspended.id).unwrap();
+    d.credentials()
+        .set_password(&sys(), c, expired.id, "Temporary-Secret-11", true)
+        .unwrap();
+    set_policy(&tree, &tree.contoso, |p| {
+        p.settings.lockout.threshold = Setting::set(LockThreshold(1));
+        p.settings.mfa.protocols = Setting::set(BTreeSet::from([Protocol::Saml]));
+    });
+    d.authenticate(&login(&locked, "nope", Protocol::Ldap))
+        .unwrap(); // locks at once
+    set_policy(&tree, &tree.contoso, |p| {
+        p.settings.lockout.threshold = Setting::inherit()
+    });
+    let url = enrol(&tree, &mfa);
+    let code = totp_code(&url, tree.td.clock.now());
     let ldap = d.applications().ldap_service(&sys(), c).unwrap();
-    let start = d
-        .audit()
-        .query(
-            &sys(),
-            &AuditQuery {
-                kind: Some(AuditKind::Authentication),
-                ..AuditQuery::tenant(c)
-            },
-        )
-        .unwrap()
-        .events
-        .len();
-    assert_eq!(start, 0);
     let ghost = User {
         username: "ghost".into(),
         ..alice.clone()
     };
+    d.flush_audit();
+    let auth_events = |d: &Directory| {
+        d.audit()
+            .query(
+                &sys(),
+                &AuditQuery {
+                    kind: Some(AuditKind::Authentication),
+                    ..AuditQuery::tenant(c)
+                },
+            )
+            .unwrap()
+            .events
+    };
+    let start = auth_events(d).len();
+    let with_code = format!("{PW},{code}");
     let attempts: Vec<(AuthRequest<'_>, &str)> = vec![
         (login(&alice, PW, Protocol::Ldap), "success"),
         (
@@ -734,24 +759,39 @@ fn every_outcome_is_audited_once_with_protocol_application_source_and_reason() {
             },
             "not_allowed",
         ),
+        (login(&locked, PW, Protocol::Ldap), "locked: account locked"),
+        (
+            login(&expired, "Temporary-Secret-11", Protocol::Ldap),
+            "expired: password must be changed",
+        ),
+        (
+            login(&suspended, PW, Protocol::Ldap),
+            "suspended: user suspended",
+        ),
+        (
+            login(&mfa, PW, Protocol::Saml),
+            "mfa_required: TOTP code required",
+        ),
+        (
+            AuthRequest {
+                second_factor: Some("000000"),
+                ..login(&mfa, PW, Protocol::Saml)
+            },
+            "mfa_failed",
+        ),
+        (login(&mfa, &with_code, Protocol::Saml), "success"),
     ];
     for (r, _) in &attempts {
         d.authenticate(r).unwrap();
     }
     d.flush_audit();
-    let events = d
-        .audit()
-        .query(
-            &sys(),
-            &AuditQuery {
-                kind: Some(AuditKind::Authentication),
-                ..AuditQuery::tenant(c)
-            },
-        )
-        .unwrap()
-        .events;
-    assert_eq!(events.len(), attempts.len());
-    for (ev, (r, reason)) in events.iter().zip(&attempts) {
+    let events = auth_events(d);
+    assert_eq!(
+        events.len() - start,
+        attempts.len(),
+        "exactly one event per attempt"
+    );
+    for (ev, (r, reason)) in events[start..].iter().zip(&attempts) {
         assert_eq!(ev.protocol, r.protocol);
         assert_eq!(ev.source, r.source);
         assert_eq!(ev.action, format!("auth.{}", r.protocol));
@@ -770,7 +810,7 @@ fn every_outcome_is_audited_once_with_protocol_application_source_and_reason() {
             }
         );
     }
-    assert_eq!(events[3].application.as_deref(), Some("LDAP"));
+    assert_eq!(events[start + 3].application.as_deref(), Some("LDAP"));
     assert!(
         !serde_json::to_string(&events).unwrap().contains(PW),
         "no secret in the log"
@@ -823,4 +863,29 @@ fn a_flood_on_one_tenant_leaves_another_authenticating() {
         "beyond the queue, callers are told the service is busy"
     );
     assert!(refused > 0);
+    // Busy or not, every attempt is in the log exactly once.
+    d.flush_audit();
+    let count = |t: tessera_directory::model::TenantId| {
+        let mut q = AuditQuery {
+            kind: Some(AuditKind::Authentication),
+            limit: Some(1000),
+            ..AuditQuery::tenant(t)
+        };
+        let (mut n, mut busy_logged) = (0, 0);
+        loop {
+            let page = d.audit().query(&sys(), &q).unwrap();
+            n += page.events.len();
+            busy_logged += page
+                .events
+                .iter()
+                .filter(|e| e.reason.as_deref().is_some_and(|r| r.starts_with("busy")))
+                .count();
+            match page.next {
+                Some(c) => q.after = Some(c),
+                None => return (n, busy_logged),
+            }
+        }
+    };
+    assert_eq!(count(tree.contoso.id), (500, busy));
+    assert_eq!(count(tree.fabrikam.id), (5, 0));
 }
