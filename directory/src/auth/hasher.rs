@@ -6,14 +6,15 @@
 //! a login succeeds.
 
 use crate::model::TenantId;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use parking_lot::{Condvar, Mutex};
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// argon2id cost parameters (OWASP's minimum by default: m=19456 KiB, t=2, p=1).
@@ -112,9 +113,71 @@ impl std::fmt::Debug for Hasher {
     }
 }
 
-fn argon(params: HashParams) -> Result<Argon2<'static>, String> {
-    let p = Params::new(params.m_kib, params.t, params.p, None).map_err(|e| e.to_string())?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
+fn argon_params(params: HashParams) -> Result<Params, String> {
+    Params::new(params.m_kib, params.t, params.p, None).map_err(|e| e.to_string())
+}
+
+thread_local! {
+    /// Each worker's argon2 memory, allocated once and reused: the pool holds exactly
+    /// workers × m KiB, and no verification pays for fresh pages (allocating the blocks per call
+    /// left glibc holding several times that, and faulting them in again at random).
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_blocks<R>(count: usize, f: impl FnOnce(&mut [Block]) -> R) -> Option<R> {
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, Block::new());
+        }
+        blocks.get_mut(..count).map(f)
+    })
+}
+
+/// An argon2id PHC string for `password` under `params` and `salt`.
+fn hash_phc(params: HashParams, password: &[u8], salt: &[u8]) -> Result<String, String> {
+    let p = argon_params(params)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    with_blocks(p.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password, salt, &mut out, blocks)
+    })
+    .ok_or("no memory for argon2")?
+    .map_err(|e| e.to_string())?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&p).map_err(|e| e.to_string())?,
+        salt: Some(Salt::new(salt).map_err(|e| e.to_string())?),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches an argon2id PHC string (with the parameters it was made with).
+fn verify_phc(password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    if hash.algorithm.as_str() != Algorithm::Argon2id.ident().as_str() {
+        return false;
+    }
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let version = hash
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let done = with_blocks(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks)
+    });
+    matches!(done, Some(Ok(()))) && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 fn worker(shared: Arc<Shared>) {
@@ -153,10 +216,7 @@ impl Hasher {
         if config.params.m_kib < HashParams::OWASP.m_kib || config.params.t < HashParams::OWASP.t {
             return Err("argon2id parameters below the OWASP minimum (m=19456, t=2)".into());
         }
-        let dummy = argon(config.params)?
-            .hash_password_with_salt(b"tessera dummy password", &salt)
-            .map_err(|e| e.to_string())?
-            .to_string();
+        argon_params(config.params)?;
         let shared = Arc::new(Shared {
             sched: Mutex::new(Sched::default()),
             ready: Condvar::new(),
@@ -172,12 +232,21 @@ impl Hasher {
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<_, _>>()?;
-        Ok(Hasher {
+        let mut hasher = Hasher {
             shared,
             config,
             workers,
-            dummy,
-        })
+            dummy: String::new(),
+        };
+        // Made on a worker, so no other thread keeps argon2 memory.
+        let params = config.params;
+        let nobody = TenantId::from_uuid(uuid::Uuid::nil());
+        hasher.dummy = hasher
+            .run(nobody, move || {
+                hash_phc(params, b"tessera dummy password", &salt)
+            })
+            .map_err(|Busy| "the hashing pool refused its first job".to_string())??;
+        Ok(hasher)
     }
 
     /// How many hashes and verifications the pool has run (for tests and metrics).
@@ -230,10 +299,7 @@ impl Hasher {
         let shared = self.shared.clone();
         self.run(tenant, move || {
             shared.hashes.fetch_add(1, Ordering::Relaxed);
-            argon(params)?
-                .hash_password_with_salt(&pw, &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| e.to_string())
+            hash_phc(params, &pw, &salt)
         })
         .map_err(|Busy| HashFailure::Busy)?
         .map_err(HashFailure::Failed)
@@ -253,10 +319,7 @@ impl Hasher {
         let shared = self.shared.clone();
         self.run(tenant, move || {
             shared.verifications.fetch_add(1, Ordering::Relaxed);
-            let Ok(hash) = PasswordHash::new(&phc) else {
-                return false;
-            };
-            Argon2::default().verify_password(&pw, &hash).is_ok() && real
+            verify_phc(&pw, &phc) && real
         })
     }
 
@@ -342,6 +405,32 @@ mod tests {
             Ok(true)
         );
         assert_eq!(h.counts(), (1, 4));
+    }
+
+    #[test]
+    fn our_phc_strings_match_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_phc(HashParams::OWASP, b"pw", &[5; 16]).unwrap();
+        let p = argon_params(HashParams::OWASP).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+            .hash_password_with_salt(b"pw", &[5; 16])
+            .unwrap()
+            .to_string();
+        assert_eq!(ours, theirs);
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+        assert!(verify_phc(b"pw", &theirs));
+        assert!(!verify_phc(b"pW", &theirs));
+        // A hash made with other parameters (more memory) still verifies.
+        let bigger = HashParams {
+            m_kib: 32_768,
+            t: 2,
+            p: 1,
+        };
+        assert!(verify_phc(
+            b"pw",
+            &hash_phc(bigger, b"pw", &[6; 16]).unwrap()
+        ));
     }
 
     #[test]
