@@ -1,9 +1,10 @@
 //! Who is asking: the `Actor` every public operation takes. It owns the identity of a caller and
 //! nothing else; deciding what an actor may do is `authz`'s job.
 
-use crate::model::{TenantId, UserId};
+use crate::model::{TenantId, TokenId, TokenKind, UserId};
 use std::net::IpAddr;
 pub use tessera_policy::Protocol;
+use tessera_policy::RightSet;
 
 /// Whose authority a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +30,10 @@ pub struct Actor {
     pub source: Option<IpAddr>,
     /// Through which surface.
     pub protocol: Protocol,
+    /// When acting through a token narrowed to some rights: at most these apply.
+    pub limit: Option<RightSet>,
+    /// The token the request came with, if any.
+    pub token: Option<(TokenKind, TokenId)>,
 }
 
 impl Actor {
@@ -39,6 +44,8 @@ impl Actor {
             principal: Principal::System,
             source: None,
             protocol: Protocol::Internal,
+            limit: None,
+            token: None,
         }
     }
 
@@ -53,6 +60,8 @@ impl Actor {
             principal: Principal::User { tenant, user },
             source,
             protocol,
+            limit: None,
+            token: None,
         }
     }
 

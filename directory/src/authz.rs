@@ -93,7 +93,13 @@ impl Directory {
     pub(crate) fn rights(&self, actor: &Actor, on: TenantId) -> Result<Rights, Error> {
         match actor.principal {
             Principal::System => Ok(Rights::All),
-            Principal::User { tenant, user } => self.user_rights(tenant, user, on).map(Rights::Set),
+            Principal::User { tenant, user } => {
+                let rights = self.user_rights(tenant, user, on)?;
+                Ok(Rights::Set(match actor.limit {
+                    Some(limit) => rights.narrowed_to(limit),
+                    None => rights,
+                }))
+            }
         }
     }
 

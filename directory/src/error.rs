@@ -68,6 +68,9 @@ pub enum Error {
     /// The new password breaks the tenant's password policy; every problem is listed.
     #[error("the password does not meet the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     WeakPassword(Vec<tessera_policy::password::PasswordProblem>),
+    /// The token is unknown, expired, revoked, or its user can no longer act.
+    #[error("not authenticated")]
+    Unauthenticated,
     /// A password or code given to prove who the caller is was wrong.
     #[error("the current password or code is wrong")]
     WrongCredentials,

@@ -105,6 +105,29 @@ pub(crate) fn check(dir: &Directory) -> Result<IntegrityReport, Error> {
         }
         check_tenant(s, t, &tenants, &mut counts, &mut bad)?;
     }
+    // Token index entries point to tokens whose hash they are.
+    let hp = keys::token_hashes();
+    let mut token_count = 0usize;
+    for (k, e) in s.scan(&KeyRange::prefix(&hp), usize::MAX, false)? {
+        token_count += 1;
+        let t: crate::store::records::TokenRef = codec::decode(&e.value)?;
+        let tail: String = k
+            .tail(&hp)
+            .unwrap_or_default()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        match s.get(&keys::token(t.tenant, t.id))? {
+            Some(e) => {
+                let rec: crate::model::token::TokenRecord = codec::decode(&e.value)?;
+                if rec.hash != tail {
+                    bad("a token index entry does not match its token's hash".into());
+                }
+            }
+            None => bad("a token index entry points to a missing token".into()),
+        }
+    }
+    counts.insert("tokens", token_count);
     for (k, v) in counts {
         *r.counts.entry(k).or_default() += v;
     }
@@ -288,6 +311,19 @@ fn check_tenant(
                     "{slug}: credentials or lock state of a missing user"
                 ));
             }
+        }
+    }
+    // Tokens belong to existing users and are indexed by their hash.
+    for (_, rec) in all::<crate::model::token::TokenRecord>(s, &keys::tokens(id))? {
+        if !user_ids.contains(&rec.token.user) {
+            bad(format!("{slug}: a token of a missing user"));
+        }
+        let indexed = match crate::model::token::unhex32(&rec.hash) {
+            Some(hash) => s.get(&keys::token_hash(&hash))?.is_some(),
+            None => false,
+        };
+        if !indexed {
+            bad(format!("{slug}: a token missing from the token index"));
         }
     }
     // Applications.

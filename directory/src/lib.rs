@@ -22,13 +22,13 @@ mod store;
 pub mod testkit;
 
 pub use actor::{Actor, Principal, Protocol};
-pub use auth::{AuthRequest, Authenticated, Enrolment, MfaNeed, Outcome, TenantRef};
+pub use auth::{AuthRequest, Authenticated, Enrolment, Login, MfaNeed, Outcome, TenantRef};
 pub use error::Error;
 pub use feed::{ChangeEvent, EntityKind};
 pub use integrity::IntegrityReport;
 pub use service::{
     applications::Applications, audit::AuditLog, credentials::Credentials, groups::Groups,
-    policies::Policies, rbac::Rbac, tenants::Tenants, users::Users,
+    policies::Policies, rbac::Rbac, tenants::Tenants, tokens::Tokens, users::Users,
 };
 pub use tessera_policy as policy;
 
@@ -190,6 +190,11 @@ impl Directory {
     /// Passwords, TOTP and lockout of users.
     pub fn credentials(&self) -> Credentials<'_> {
         Credentials::new(self)
+    }
+
+    /// Sessions and personal access tokens.
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens::new(self)
     }
 
     /// The audit log.

@@ -234,6 +234,16 @@ impl RightSet {
         }
     }
 
+    /// What both sets grant: the rights of a holder of `self` narrowed to `limit` (a token
+    /// that carries at most some of its user's rights). A set of Allows.
+    #[must_use]
+    pub fn narrowed_to(self, limit: RightSet) -> RightSet {
+        RightSet {
+            allow: self.granted().allow & limit.granted().allow,
+            deny: 0,
+        }
+    }
+
     /// The rights this set actually grants (allowed and not denied), as a set of Allows.
     #[must_use]
     pub fn granted(self) -> RightSet {
@@ -407,6 +417,14 @@ mod tests {
             let denied = a.get(area, right) == Some(Permission::Deny) || b.get(area, right) == Some(Permission::Deny);
             let allowed = a.get(area, right) == Some(Permission::Allow) || b.get(area, right) == Some(Permission::Allow);
             prop_assert_eq!(u.grants(area, right), allowed && !denied);
+        }
+
+        #[test]
+        fn narrowing_never_adds_a_right(a in arb_rightset(), b in arb_rightset(),
+                                        area in proptest::sample::select(Area::ALL.to_vec()),
+                                        right in proptest::sample::select(Right::ALL.to_vec())) {
+            let n = a.narrowed_to(b);
+            prop_assert_eq!(n.grants(area, right), a.grants(area, right) && b.grants(area, right));
         }
 
         #[test]

@@ -4,9 +4,11 @@
 
 pub(crate) mod hasher;
 pub(crate) mod journal;
+pub(crate) mod login;
 pub(crate) mod service;
 pub(crate) mod totp;
 pub(crate) mod verified;
 
+pub use login::Login;
 pub use service::{AuthRequest, Authenticated, MfaNeed, Outcome, TenantRef};
 pub use totp::Enrolment;

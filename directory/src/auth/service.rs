@@ -145,6 +145,7 @@ impl Outcome {
 struct Attempt<'r, 'a> {
     req: &'r AuthRequest<'a>,
     tenant: Option<(TenantId, String)>,
+    user: Option<UserId>,
     application: Option<String>,
 }
 
@@ -152,14 +153,25 @@ impl Directory {
     /// Authenticates a user: the one path for every frontend. `Err` only for storage failures;
     /// every refusal is an [`Outcome`].
     pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Outcome, Error> {
+        self.authenticate_with_subject(req).map(|(o, _)| o)
+    }
+
+    /// [`Directory::authenticate`], also naming the tenant and user once they were found (for the
+    /// login steps that continue an attempt).
+    pub(crate) fn authenticate_with_subject(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Outcome, Option<(TenantId, UserId)>), Error> {
         let mut attempt = Attempt {
             req,
             tenant: None,
+            user: None,
             application: None,
         };
         let (outcome, reason) = self.decide(req, &mut attempt)?;
         self.journal_attempt(&attempt, &outcome, reason)?;
-        Ok(outcome)
+        let subject = attempt.tenant.as_ref().map(|(t, _)| *t).zip(attempt.user);
+        Ok((outcome, subject))
     }
 
     fn dummy_verify(&self, tenant: TenantId, secret: &str) -> Result<(), Busy> {
@@ -222,6 +234,7 @@ impl Directory {
             }
             return Ok((Outcome::BadCredentials, "unknown user"));
         };
+        attempt.user = Some(user.id);
         let cred_entry = store.get(&keys::credentials(tenant, user.id))?;
         let cred_version = cred_entry.as_ref().map_or(0, |e| e.version);
         let creds: Stored = match &cred_entry {

@@ -92,3 +92,8 @@ typed_id!(
     EventId,
     "event"
 );
+typed_id!(
+    /// An API token.
+    TokenId,
+    "token"
+);

@@ -8,6 +8,7 @@ mod group;
 mod ids;
 mod rbac;
 mod tenant;
+pub(crate) mod token;
 mod user;
 pub(crate) mod validate;
 
@@ -18,9 +19,10 @@ pub use application::{
 pub use audit::{AuditEvent, AuditKind, AuditPage, AuditQuery};
 pub use credentials::{CredentialStatus, PolicyView, TenantPolicy, TotpStatus};
 pub use group::{Group, GroupAttributes, GroupPatch, Member, NewGroup, RadiusAttributes};
-pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, UserId};
+pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, TokenId, UserId};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};
 pub use tenant::{NewTenant, Tenant};
+pub use token::{IssuedToken, NewToken, Token, TokenKind, TokenSecret};
 pub use user::{NewPosix, NewUser, Posix, User, UserKind, UserPatch};
 
 use serde::{Deserialize, Serialize};

@@ -68,7 +68,7 @@ impl<'a> Credentials<'a> {
     }
 
     /// Checks `password` against the tenant's policy and the user's history, and hashes it.
-    fn new_hash(
+    pub(crate) fn new_hash(
         &self,
         tenant: TenantId,
         user: &User,
@@ -111,7 +111,7 @@ impl<'a> Credentials<'a> {
             })
     }
 
-    fn store_password(
+    pub(crate) fn store_password(
         &self,
         actor: &Actor,
         tenant: TenantId,
@@ -226,7 +226,7 @@ impl<'a> Credentials<'a> {
         )
     }
 
-    fn load(&self, tenant: TenantId, user: UserId) -> Result<(User, Stored), Error> {
+    pub(crate) fn load(&self, tenant: TenantId, user: UserId) -> Result<(User, Stored), Error> {
         self.dir.txn(|tx| {
             let u: User = must(tx, &keys::user(tenant, user))?;
             let c: Stored = tx

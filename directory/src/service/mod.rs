@@ -9,6 +9,7 @@ pub mod groups;
 pub mod policies;
 pub mod rbac;
 pub mod tenants;
+pub mod tokens;
 pub mod users;
 
 use crate::error::Error;

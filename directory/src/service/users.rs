@@ -310,6 +310,7 @@ impl<'a> Users<'a> {
             if let Some(p) = &u.posix {
                 tx.delete(keys::user_by_uid(tenant, p.uid_number));
             }
+            dir.drop_tokens_of(tx, tenant, id)?;
             tx.delete(keys::credentials(tenant, id));
             tx.delete(keys::lock(tenant, id));
             remove_all_edges_of(tx, tenant, &Member::User(id))?;

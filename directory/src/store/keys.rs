@@ -55,6 +55,7 @@ pub(crate) mod table {
     pub(crate) const COUNTER: u8 = 0x05;
     pub(crate) const MARKER: u8 = 0x06;
     pub(crate) const KEY_CHECK: u8 = 0x07;
+    pub(crate) const TOKEN_HASH: u8 = 0x08;
     pub(crate) const USER: u8 = 0x10;
     pub(crate) const USER_NAME: u8 = 0x11;
     pub(crate) const USER_EMAIL: u8 = 0x12;
@@ -77,6 +78,7 @@ pub(crate) mod table {
     pub(crate) const CREDENTIALS: u8 = 0x80;
     pub(crate) const LOCK: u8 = 0x81;
     pub(crate) const POLICY: u8 = 0x82;
+    pub(crate) const TOKEN: u8 = 0x90;
 }
 
 /// Per-tenant counters.
@@ -419,6 +421,22 @@ pub(crate) fn policy_marker() -> Key {
         table::MARKER,
         &[&[Marker::Policy as u8]],
     ))
+}
+
+// ---- tokens ----
+
+/// The index from a token's SHA-256 to the token (installation-wide: a token names its tenant).
+pub(crate) fn token_hash(hash: &[u8; 32]) -> Key {
+    Key(key(Namespace::Installation, table::TOKEN_HASH, &[hash]))
+}
+pub(crate) fn token_hashes() -> Prefix {
+    Prefix(key(Namespace::Installation, table::TOKEN_HASH, &[]))
+}
+pub(crate) fn token(tenant: TenantId, id: crate::model::TokenId) -> Key {
+    Key(key(t(tenant), table::TOKEN, &[id.key_bytes()]))
+}
+pub(crate) fn tokens(tenant: TenantId) -> Prefix {
+    table_of(tenant, table::TOKEN)
 }
 
 // ---- audit ----

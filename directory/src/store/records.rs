@@ -44,6 +44,18 @@ record!(AuditEvent, "audit event");
 record!(crate::model::credentials::Credentials, "credentials");
 record!(crate::model::TenantPolicy, "policy");
 record!(tessera_policy::lockout::LockState, "lock state");
+record!(crate::model::token::TokenRecord, "token");
+
+/// The value of a token-hash index entry.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenRef {
+    pub(crate) tenant: crate::model::TenantId,
+    pub(crate) id: crate::model::TokenId,
+}
+
+impl Record for TokenRef {
+    const WHAT: &'static str = "token index entry";
+}
 
 #[cfg(test)]
 mod tests {

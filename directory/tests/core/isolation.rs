@@ -288,6 +288,9 @@ impl Calls {
 /// battery below calls each of them (checked by `the_battery_calls_every_covered_operation`),
 /// and `every_public_operation_is_covered` checks this list against the service sources.
 const COVERED: &[&str] = &[
+    "tokens::create",
+    "tokens::list",
+    "tokens::revoke",
     "policies::get",
     "policies::set",
     "credentials::set_password",
@@ -360,7 +363,7 @@ const COVERED: &[&str] = &[
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
 /// `tenant_wide_operations_show_nothing_hidden` instead of the battery.
-const UNTARGETED: &[&str] = &["tenants::bootstrap", "tenants::list"];
+const UNTARGETED: &[&str] = &["tenants::bootstrap", "tenants::list", "tokens::create"];
 
 /// Calls every targeted operation against `t`'s objects as `a`: reads and listings first, then
 /// changes and creations, deletions last (so that a leak in one call cannot mask another).
@@ -377,6 +380,7 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
 
     // Reads and listings.
     c.op("policies::get", d.policies().get(a, t.tenant));
+    c.op("tokens::list", d.tokens().list(a, t.tenant, t.alice));
     c.op(
         "credentials::status",
         d.credentials().status(a, t.tenant, t.alice),
@@ -592,6 +596,15 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     );
 
     // Deletions.
+    c.op(
+        "tokens::revoke",
+        d.tokens().revoke(
+            a,
+            t.tenant,
+            t.alice,
+            tessera_directory::model::TokenId::from_uuid(uuid::Uuid::from_u128(7)),
+        ),
+    );
     c.op("rbac::revoke", rb.revoke(a, t.tenant, t.assignment));
     c.op("rbac::delete_role", rb.delete_role(a, t.tenant, t.role));
     c.op("applications::delete", ap.delete(a, t.tenant, t.app));
@@ -859,6 +872,15 @@ fn tenant_wide_operations_show_nothing_hidden() {
     // Bootstrap is the installation's, refused to every user before it looks at anything.
     let root = new_tenant("takeover", TenantKind::Distributor);
     assert_eq!(t.bootstrap(&w.contoso.actor(), root), Err(Error::Forbidden));
+    // A personal token is always the actor's own, and only from a session.
+    let pat = tessera_directory::model::NewToken {
+        name: "probe".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        d.tokens().create(&w.contoso.actor(), pat),
+        Err(Error::NotAllowed(_))
+    ));
     // Up the tree a customer admin sees its own tenant only.
     assert_eq!(
         slugs(
@@ -1252,6 +1274,7 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../src/service/credentials.rs"),
     ),
     ("policies", include_str!("../../src/service/policies.rs")),
+    ("tokens", include_str!("../../src/service/tokens.rs")),
     ("audit", include_str!("../../src/service/audit.rs")),
 ];
 

@@ -17,4 +17,5 @@ mod crash;
 mod isolation;
 mod rbac;
 mod tenants;
+mod tokens;
 mod users_groups;
