@@ -6,8 +6,10 @@ use tessera_policy::rbac::Escalation;
 use tessera_policy::TenantKind;
 
 /// What went wrong in a directory operation.
+///
+/// Deliberately not `#[non_exhaustive]`: every frontend keeps one exhaustive mapping of these
+/// variants to its wire codes, and a new variant must fail their build until it is mapped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The object does not exist, or the actor may not see it: the two are deliberately
     /// indistinguishable.

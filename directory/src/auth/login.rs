@@ -28,8 +28,8 @@ pub const STEP_TTL_SECS: i64 = 600;
 const PREFIX: &str = "tsr_";
 
 /// How an admin login went.
+/// Not `#[non_exhaustive]`, for the same reason as [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Login {
     /// A session token.
     Session(IssuedToken),

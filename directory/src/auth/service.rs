@@ -95,8 +95,9 @@ pub struct Authenticated {
 /// How an authentication ended. Every outcome is recorded once in the tenant's audit log, with
 /// the precise reason; frontends may say less on their wire (LDAP always says
 /// invalidCredentials).
+///
+/// Not `#[non_exhaustive]`, for the same reason as [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Outcome {
     /// Who the user is, their groups, and whether MFA was satisfied.
     Success(Box<Authenticated>),
