@@ -4,8 +4,8 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-DATA ?= .tessera-data
-KEY ?= .tessera-master.key
+DATA ?= data
+KEY ?= tessera-master.key
 
 # Debian packages the build and the tests need. (The frontends' issues add ldap-utils,
 # freeradius-utils, eapoltest, xmlsec1 and python3-pysaml2 here as their tests land.)
@@ -28,11 +28,10 @@ deps: toolchain
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: Tessera needs a Rust toolchain >= 1.88 (rustup)" >&2; exit 1; }
 
-## make run: build, seed the demo MSP tree into $(DATA) (once) and print it.
+## make run: build, seed the demo MSP tree into $(DATA) when it is empty, and serve it.
 run: deps
 	$(CARGO) build --release --locked
-	./target/release/tessera --data $(DATA) --master-key-file $(KEY) demo
-	./target/release/tessera --data $(DATA) --master-key-file $(KEY) check
+	./target/release/tessera --data $(DATA) --master-key-file $(KEY) serve --demo
 
 ## make test: formatting and lints, then every test of the workspace.
 test: deps lint
@@ -53,4 +52,4 @@ deny: toolchain
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DATA) $(KEY)
+	rm -rf $(DATA) $(KEY) tessera-tls.crt tessera-tls.key

@@ -1,14 +1,17 @@
-//! The demo tenant tree that `tessera demo` (and `make run`) seeds into an empty store: a
-//! realistic MSP hierarchy with the same usernames in every customer, roles scoped the way MSPs
-//! use them, RADIUS clients and a SAML SP. It only calls the directory's public services.
+//! The demo tenant tree that `tessera serve --demo` (what `make run` starts) and `tessera demo`
+//! seed into an empty store: a realistic MSP hierarchy with the same usernames in every
+//! customer (with different passwords), roles scoped the way MSPs use them, RADIUS clients and
+//! a SAML SP. Demo passwords follow one documented rule and are printed at start. It only calls
+//! the directory's public services.
 
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use tessera_directory::model::{
     AcsUrl, AppKind, GroupAttributes, Member, NameIdFormat, NewApplication, NewAssignment,
     NewGroup, NewTenant, NewUser, RadiusAttributes, RadiusClient, SamlServiceProvider,
-    SharedSecret, Status, Subject, Tenant, User, UserKind,
+    SharedSecret, Status, Subject, Tenant, TenantPolicy, User, UserKind,
 };
+use tessera_directory::policy::settings::Setting;
 use tessera_directory::policy::TenantKind;
 use tessera_directory::{Actor, Directory};
 
@@ -30,6 +33,33 @@ fn person(username: &str, given: &str, family: &str, slug: &str) -> NewUser {
     }
 }
 
+/// One demo login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoLogin {
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// The tenants that get demo logins, in the order that numbers them for [`password`].
+pub const LOGIN_TENANTS: [&str; 5] = ["contoso", "fabrikam", "globex", "initech", "acme"];
+
+/// The documented demo password rule: `Demo-2026:<tenant>.<user>!`, where `<tenant>` numbers
+/// [`LOGIN_TENANTS`] from 1 and `<user>` numbers the users of the tenant from 1 (alice, bob,
+/// carol, svc-ldap; in acme tech1, acme-admin) — so the same username has a different password
+/// in every customer. (No part of a user's names may appear in a password, so the rule cannot
+/// use the slug: `acme-admin` contains `acme`.)
+pub fn password(slug: &str, n: usize) -> String {
+    let t = LOGIN_TENANTS
+        .iter()
+        .position(|x| *x == slug)
+        .map_or(0, |i| i + 1);
+    format!("Demo-2026:{t}.{n}!")
+}
+
 /// Whether the store already holds a tree.
 pub fn is_seeded(dir: &Directory) -> Result<bool> {
     match dir.tenants().root(&Actor::system()) {
@@ -39,8 +69,9 @@ pub fn is_seeded(dir: &Directory) -> Result<bool> {
     }
 }
 
-/// Seeds the demo tree into an empty store.
-pub fn seed(dir: &Directory) -> Result<()> {
+/// Seeds the demo tree into an empty store; returns every login it created.
+pub fn seed(dir: &Directory) -> Result<Vec<DemoLogin>> {
+    let mut logins = Vec::new();
     let sys = Actor::system();
     let t = dir.tenants();
     let northwind = t.bootstrap(
@@ -88,7 +119,7 @@ pub fn seed(dir: &Directory) -> Result<()> {
     )?;
 
     for c in [&contoso, &fabrikam, &globex, &initech] {
-        seed_customer(dir, c)?;
+        logins.extend(seed_customer(dir, c)?);
     }
 
     // Acme's staff: a helpdesk technician and an administrator, both scoped to acme, so they
@@ -101,6 +132,14 @@ pub fn seed(dir: &Directory) -> Result<()> {
         .create(&sys, acme.id, person("acme-admin", "Ada", "Admin", "acme"))?;
     give_role(dir, &acme, &tech1, "Helpdesk Operator")?;
     give_role(dir, &acme, &admin, "Main Administrator")?;
+    for (n, u) in [&tech1, &admin].into_iter().enumerate() {
+        logins.push(set_password(dir, &acme, u, n + 1)?);
+    }
+    // The demo turns admin MFA off at the root so the walk-through needs no authenticator app;
+    // a real installation keeps the default (TOTP required on the admin surfaces).
+    let mut policy = TenantPolicy::default();
+    policy.settings.mfa.protocols = Setting::set(BTreeSet::new());
+    dir.policies().set(&sys, northwind.id, policy)?;
 
     // RADIUS clients for two customers' access points, bound to wifi; a SAML SP for contoso.
     for (c, addr) in [(&contoso, "127.0.0.1/32"), (&fabrikam, "127.0.0.2/32")] {
@@ -147,15 +186,26 @@ pub fn seed(dir: &Directory) -> Result<()> {
             bound_groups: BTreeSet::from([staff.id]),
         },
     )?;
-    Ok(())
+    Ok(logins)
 }
 
-fn seed_customer(dir: &Directory, c: &Tenant) -> Result<()> {
+fn set_password(dir: &Directory, t: &Tenant, u: &User, n: usize) -> Result<DemoLogin> {
+    let pw = password(&t.slug, n);
+    dir.credentials()
+        .set_password(&Actor::system(), t.id, u.id, &pw, false)?;
+    Ok(DemoLogin {
+        tenant: t.slug.clone(),
+        username: u.username.clone(),
+        password: pw,
+    })
+}
+
+fn seed_customer(dir: &Directory, c: &Tenant) -> Result<Vec<DemoLogin>> {
     let sys = Actor::system();
     let u = dir.users();
     let alice = u.create(&sys, c.id, person("alice", "Alice", "Archer", &c.slug))?;
     let bob = u.create(&sys, c.id, person("bob", "Bob", "Baker", &c.slug))?;
-    u.create(
+    let carol = u.create(
         &sys,
         c.id,
         NewUser {
@@ -226,7 +276,11 @@ fn seed_customer(dir: &Directory, c: &Tenant) -> Result<()> {
             expires_at: None,
         },
     )?;
-    Ok(())
+    [&alice, &bob, &carol, &svc]
+        .into_iter()
+        .enumerate()
+        .map(|(n, user)| set_password(dir, c, user, n + 1))
+        .collect()
 }
 
 fn give_role(dir: &Directory, scope: &Tenant, user: &User, role: &str) -> Result<()> {

@@ -1,16 +1,18 @@
-//! The `tessera` binary: command-line parsing and the wiring of the directory for each command.
-//! It owns no rules; everything it does goes through `tessera_directory`'s services. Until the
-//! network frontends land, its commands work on a local data directory (like `slapcat`): seed
-//! the demo tree, print the tree, check integrity, export the audit log.
-
-mod demo;
+//! The `tessera` command: parses the command line and dispatches. `serve` runs the server,
+//! `init` and `demo` prepare a store, `tree`, `check` and `audit-export` are local maintenance
+//! on a stopped store (like `slapcat`). It owns no rules: everything goes through
+//! `tessera_directory`'s services.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use tessera_directory::model::{AuditQuery, ListQuery, Tenant};
-use tessera_directory::secrets::MasterKey;
+use tessera::config::Config;
+use tessera::{demo, keys, server};
+use tessera_directory::model::{
+    AuditQuery, ListQuery, NewAssignment, NewTenant, NewUser, Subject, Tenant,
+};
+use tessera_directory::policy::TenantKind;
 use tessera_directory::{Actor, Directory};
 
 #[derive(Parser, Debug)]
@@ -20,32 +22,49 @@ use tessera_directory::{Actor, Directory};
     about = "Multi-tenant identity directory for MSPs"
 )]
 struct Cli {
-    /// The data directory of the embedded store.
-    #[arg(
-        long,
-        global = true,
-        env = "TESSERA_DATA_DIR",
-        default_value = "tessera-data"
-    )]
-    data: PathBuf,
-    /// The master key file (base64, mode 0600), kept outside the data directory. Created on
-    /// first start of a new store. `TESSERA_MASTER_KEY` (the base64 key itself) takes
-    /// precedence.
-    #[arg(
-        long,
-        global = true,
-        env = "TESSERA_MASTER_KEY_FILE",
-        default_value = "tessera-master.key"
-    )]
-    master_key_file: PathBuf,
+    /// The configuration file (default: ./tessera.toml when present).
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory of the embedded store (overrides the configuration).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// The master key file (overrides the configuration).
+    #[arg(long, global = true)]
+    master_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Seed the demo MSP tree into an empty store (does nothing if the store holds a tree),
-    /// then print the tree.
+    /// Run the server: the admin API over HTTPS.
+    Serve {
+        /// Seed the demo MSP tree first when the store is empty (an existing store is served
+        /// as it is).
+        #[arg(long)]
+        demo: bool,
+        /// Listen here instead of the configured address.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Create the root tenant and its first administrator in an empty store; the
+    /// administrator's one-time password is printed once.
+    Init {
+        /// The root tenant's slug.
+        #[arg(long)]
+        slug: String,
+        /// Its display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+        /// Its kind.
+        #[arg(long, default_value = "distributor", value_parser = parse_kind)]
+        kind: TenantKind,
+        /// The first administrator's username.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+    },
+    /// Seed the demo MSP tree into an empty store and print its logins (does nothing to a store
+    /// that holds data).
     Demo,
     /// Print the tenant tree with user, group and application counts.
     Tree,
@@ -62,73 +81,48 @@ enum Command {
     },
 }
 
-/// The master key: from `TESSERA_MASTER_KEY`, else the key file; a new store gets a new key
-/// file, an existing store without its key is an error (a new key would not open it).
-fn master_key(cli: &Cli) -> Result<MasterKey> {
-    if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
-        return MasterKey::from_base64(&text).context("TESSERA_MASTER_KEY");
-    }
-    let path = &cli.master_key_file;
-    if let (Ok(k), Ok(d)) = (std::path::absolute(path), std::path::absolute(&cli.data)) {
-        if k.starts_with(&d) {
-            bail!(
-                "the master key file {} must not live inside the data directory {}",
-                path.display(),
-                cli.data.display()
-            );
-        }
-    }
-    if path.exists() {
-        return Ok(MasterKey::read_file(path)?);
-    }
-    let store_exists = std::fs::read_dir(&cli.data).is_ok_and(|mut d| d.next().is_some());
-    if store_exists {
-        bail!(
-            "the store in {} exists but its master key file {} is missing: restore the key file \
-             (or set TESSERA_MASTER_KEY); a new key cannot open the secrets already stored",
-            cli.data.display(),
-            path.display()
-        );
-    }
-    let key = MasterKey::generate(&tessera_directory::clock::ChaChaSource::from_os());
-    key.create_file(path)?;
-    eprintln!(
-        "WARNING: created a new master key in {} (mode 0600). Back it up and keep it apart from \
-         the data directory: without it the secrets in the store cannot be read.",
-        path.display()
-    );
-    Ok(key)
+fn parse_kind(s: &str) -> Result<TenantKind, String> {
+    TenantKind::parse(s).ok_or_else(|| {
+        format!("{s:?} is not one of distributor, msp_manager, msp, managed_msp, customer")
+    })
 }
 
-fn open(cli: &Cli) -> Result<Directory> {
-    let key = master_key(cli)?;
-    Directory::open(&cli.data, key).with_context(|| {
-        format!(
-            "opening the store in {} (is another tessera process using it?)",
-            cli.data.display()
-        )
-    })
+fn config(cli: &Cli) -> Result<Config> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data {
+        cfg.data_dir = d.clone();
+    }
+    if let Some(k) = &cli.master_key_file {
+        cfg.master_key_file = k.clone();
+    }
+    Ok(cfg)
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    let mut cfg = config(&cli)?;
     match &cli.command {
-        Command::Demo => {
-            let dir = open(&cli)?;
-            if demo::is_seeded(&dir)? {
-                println!(
-                    "The store in {} already holds a tree; leaving it as it is.",
-                    cli.data.display()
-                );
-            } else {
-                demo::seed(&dir)?;
-                println!("Seeded the demo tree into {}.", cli.data.display());
+        Command::Serve { demo, listen } => {
+            if let Some(l) = listen {
+                cfg.http.listen = *l;
             }
+            init_logging(&cfg);
+            serve(cfg, *demo)
+        }
+        Command::Init {
+            slug,
+            name,
+            kind,
+            admin,
+        } => init(&cfg, slug, name.as_deref(), *kind, admin),
+        Command::Demo => {
+            let dir = keys::open(&cfg)?;
+            seed_demo(&dir, &cfg)?;
             print_tree(&dir)
         }
-        Command::Tree => print_tree(&open(&cli)?),
+        Command::Tree => print_tree(&keys::open(&cfg)?),
         Command::Check => {
-            let report = open(&cli)?.check_integrity()?;
+            let report = keys::open(&cfg)?.check_integrity()?;
             for (what, n) in &report.counts {
                 println!("{what:>13}: {n}");
             }
@@ -143,7 +137,7 @@ fn main() -> Result<()> {
             }
         }
         Command::AuditExport { tenant, subtree } => {
-            let dir = open(&cli)?;
+            let dir = keys::open(&cfg)?;
             let sys = Actor::system();
             let t = dir
                 .tenants()
@@ -162,10 +156,166 @@ fn main() -> Result<()> {
             match done {
                 // The reader went away (`| head`): not an error of ours.
                 Err(tessera_directory::Error::Output(e)) if e.contains("Broken pipe") => Ok(()),
-                other => other.map_err(Into::into),
+                other => other.map(|_| ()).map_err(Into::into),
             }
         }
     }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Seeds the demo tree when the store is empty and prints its logins; says so otherwise.
+fn seed_demo(dir: &Directory, cfg: &Config) -> Result<()> {
+    if demo::is_seeded(dir)? {
+        println!(
+            "The store in {} already holds data: nothing seeded, serving what is there.",
+            cfg.data_dir.display()
+        );
+        return Ok(());
+    }
+    let logins = demo::seed(dir)?;
+    println!(
+        "Seeded the demo MSP tree into {}. Demo logins (demo only; see README \"Demo\"):",
+        cfg.data_dir.display()
+    );
+    for l in &logins {
+        println!(
+            "  {:<22} {}",
+            format!("{}/{}", l.tenant, l.username),
+            l.password
+        );
+    }
+    Ok(())
+}
+
+fn serve(cfg: Config, demo: bool) -> Result<()> {
+    let dir = keys::open(&cfg)?;
+    if demo {
+        seed_demo(&dir, &cfg)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = server::start(&cfg, dir).await?;
+        let scheme = if cfg.http.plain_http { "http" } else { "https" };
+        let (cert, _) = cfg.tls_paths();
+        println!("Tessera is serving:");
+        println!(
+            "  admin API  {scheme}://{}/api/v1   (OpenAPI: /api/v1/openapi.json)",
+            running.addr
+        );
+        if !cfg.http.plain_http {
+            println!(
+                "  certificate {} (trust it: curl --cacert {0} ...)",
+                cert.display()
+            );
+        }
+        println!(
+            "Try: curl --cacert {} {scheme}://{}/api/v1/openapi.json | head -c 300",
+            cert.display(),
+            running.addr
+        );
+        println!("Stop with Ctrl-C.");
+        shutdown_signal().await;
+        println!("Stopping…");
+        running.stop().await
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn init(cfg: &Config, slug: &str, name: Option<&str>, kind: TenantKind, admin: &str) -> Result<()> {
+    let dir = keys::open(cfg)?;
+    let sys = Actor::system();
+    let root = dir.tenants().bootstrap(
+        &sys,
+        NewTenant {
+            slug: slug.into(),
+            name: name.unwrap_or(slug).into(),
+            kind,
+        },
+    )?;
+    let user = dir.users().create(
+        &sys,
+        root.id,
+        NewUser {
+            username: admin.into(),
+            display_name: Some("Administrator".into()),
+            ..NewUser::default()
+        },
+    )?;
+    let role = dir
+        .rbac()
+        .role_by_name(&sys, root.id, "Main Administrator")?;
+    dir.rbac().assign(
+        &sys,
+        root.id,
+        NewAssignment {
+            subject: Subject::User {
+                tenant: root.id,
+                id: user.id,
+            },
+            rights: Default::default(),
+            roles: vec![role.id],
+            expires_at: None,
+        },
+    )?;
+    // A one-time password: 24 characters from a 62-letter alphabet (~143 bits), to be changed at
+    // the first login.
+    let mut raw = [0u8; 24];
+    tessera_directory::clock::IdSource::fill(
+        &tessera_directory::clock::ChaChaSource::from_os(),
+        &mut raw,
+    );
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let otp: String = raw
+        .iter()
+        .map(|b| {
+            char::from(
+                ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .copied()
+                    .unwrap_or(b'x'),
+            )
+        })
+        .collect();
+    dir.credentials()
+        .set_password(&sys, root.id, user.id, &otp, true)?;
+    println!(
+        "Created the root tenant {} ({}) and its administrator {admin}.",
+        root.slug, root.kind
+    );
+    println!("One-time password (shown once; changed at the first login): {otp}");
+    println!("The first login also enrols TOTP (required on the admin surfaces by default).");
+    Ok(())
 }
 
 fn count_all<T>(
@@ -191,8 +341,9 @@ fn count_all<T>(
 fn print_tree(dir: &Directory) -> Result<()> {
     let sys = Actor::system();
     let tenants = dir.tenants().list(&sys)?;
-    let depth =
-        |t: &Tenant| -> Result<usize> { Ok(dir.tenants().ancestors(&sys, t.id)?.len() - 1) };
+    let depth = |t: &Tenant| -> Result<usize> {
+        Ok(dir.tenants().ancestors(&sys, t.id)?.len().saturating_sub(1))
+    };
     for t in &tenants {
         let users = count_all(|q| dir.users().list(&sys, t.id, q))?;
         let groups = count_all(|q| dir.groups().list(&sys, t.id, q))?;

@@ -233,7 +233,8 @@ impl Directory {
         &self.inner.key
     }
 
-    pub(crate) fn now(&self) -> policy::Timestamp {
+    /// The directory's clock: what expiry and lockout are judged by.
+    pub fn now(&self) -> policy::Timestamp {
         self.inner.clock.now()
     }
 

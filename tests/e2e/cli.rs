@@ -29,8 +29,20 @@ fn demo_seeds_the_documented_tree_once() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let first = stdout(&tessera(&data, &["demo"]));
-    assert!(first.contains("Seeded the demo tree"));
-    let lines: Vec<&str> = first.lines().skip(1).collect();
+    assert!(first.contains("Seeded the demo MSP tree"));
+    // Every demo login is printed, with the documented password rule.
+    for (login, password) in [
+        ("contoso/alice", "Demo-2026:1.1!"),
+        ("fabrikam/alice", "Demo-2026:2.1!"),
+        ("initech/svc-ldap", "Demo-2026:4.4!"),
+        ("acme/acme-admin", "Demo-2026:5.2!"),
+    ] {
+        assert!(
+            first.contains(&format!("  {login:<22} {password}")),
+            "{first}"
+        );
+    }
+    let lines: Vec<&str> = first.lines().filter(|l| l.contains(" users ")).collect();
     let slugs: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.split_whitespace().next())
@@ -72,8 +84,14 @@ fn demo_seeds_the_documented_tree_once() {
         .any(|l| l.trim_start().starts_with("contoso") && l.contains("apps  3")));
 
     let again = stdout(&tessera(&data, &["demo"]));
-    assert!(again.contains("already holds a tree"));
-    assert_eq!(again.lines().skip(1).collect::<Vec<_>>(), lines);
+    assert!(again.contains("already holds data"));
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.contains(" users "))
+            .collect::<Vec<_>>(),
+        lines
+    );
 
     let check = stdout(&tessera(&data, &["check"]));
     assert!(
@@ -142,6 +160,7 @@ fn the_master_key_is_created_once_kept_apart_and_checked() {
     let key_file = data.with_extension("key");
     let first = tessera(&data, &["demo"]);
     assert!(String::from_utf8_lossy(&first.stderr).contains("WARNING: created a new master key"));
+    assert!(first.status.success());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

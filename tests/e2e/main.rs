@@ -9,3 +9,5 @@
 )] // test code: a failed step is a failed test
 
 mod cli;
+mod harness;
+mod smoke;

@@ -285,20 +285,25 @@ impl Directory {
         let creds = self.credentials();
         let (u, current) = creds.load(t.tenant, t.user)?;
         let phc = creds.new_hash(t.tenant, &u, current.password.as_ref(), new_password)?;
+        // The new password and the spent step commit together: a step token sets a password
+        // once.
         creds.store_password(
             &me,
-            t.tenant,
-            t.user,
+            (t.tenant, t.user),
             phc,
             false,
             "credentials.change_password",
-        )?;
-        self.txn(|tx| {
-            if let Some(rec) = tx.get::<TokenRecord>(&keys::token(t.tenant, t.id))? {
-                drop_token(tx, &keys::token(t.tenant, t.id), &rec);
-            }
-            Ok(())
-        })
+            &mut |tx| {
+                let k = keys::token(t.tenant, t.id);
+                match tx.get::<TokenRecord>(&k)? {
+                    Some(rec) => {
+                        drop_token(tx, &k, &rec);
+                        Ok(())
+                    }
+                    None => Err(Error::Unauthenticated),
+                }
+            },
+        )
     }
 
     /// Forgets every token of a user (the user is being deleted).

@@ -42,8 +42,8 @@ pub struct AuthRequest<'a> {
     pub tenant: TenantRef<'a>,
     /// The username as typed (compared case-insensitively).
     pub username: &'a str,
-    /// The password — or, where MFA is required and no separate code is given, the password with
-    /// the TOTP code appended after the tenant's separator (see
+    /// The password — or, on LDAP and RADIUS when MFA is required and no separate code is given,
+    /// the password with the TOTP code appended after the tenant's separator (see
     /// [`tessera_policy::mfa::split_appended`]).
     pub secret: &'a str,
     /// The TOTP code, when the protocol asks for it separately (challenge flows).
@@ -264,7 +264,11 @@ impl Directory {
             .effective
             .mfa(policy.required_groups.clone(), policy.exempt_groups.clone());
         let mfa = requires_totp(&mfa_policy, req.protocol, &groups);
-        let (password, code) = match (mfa, req.second_factor) {
+        // Appended codes only where the protocol has no field of its own for the code (an LDAP
+        // bind, RADIUS PAP); the admin API and the SAML login page ask for it separately, so a
+        // password that happens to end in `,123456` is never cut there.
+        let appended_allowed = matches!(req.protocol, Protocol::Ldap | Protocol::Radius);
+        let (password, code) = match (mfa && appended_allowed, req.second_factor) {
             (true, None) => match split_appended(req.secret, &mfa_policy.separator) {
                 Some((p, c)) => (p, Some(c)),
                 None => (req.secret, None),

@@ -43,6 +43,8 @@ impl<'a> AuditLog<'a> {
     /// One page of events, oldest first.
     pub fn query(&self, actor: &Actor, q: &AuditQuery) -> Result<AuditPage, Error> {
         let tenants = self.tenants(actor, q)?;
+        // Authentication events are journalled in the background: read your own writes.
+        self.dir.flush_audit();
         let limit = ListQuery {
             limit: q.limit,
             ..ListQuery::default()

@@ -114,16 +114,17 @@ impl<'a> Credentials<'a> {
     pub(crate) fn store_password(
         &self,
         actor: &Actor,
-        tenant: TenantId,
-        user: UserId,
+        (tenant, user): (TenantId, UserId),
         phc: String,
         must_change: bool,
         action: &'static str,
+        also: &mut dyn FnMut(&mut crate::store::txn::Txn<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let dir = self.dir;
         let keep = usize::from(dir.policy_of(tenant)?.effective.password.history);
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
+            also(tx)?;
             let u: User = must(tx, &keys::user(tenant, user))?;
             let mut c: Stored = tx
                 .get(&keys::credentials(tenant, user))?
@@ -174,11 +175,11 @@ impl<'a> Credentials<'a> {
         let phc = self.new_hash(tenant, &u, current.password.as_ref(), password)?;
         self.store_password(
             actor,
-            tenant,
-            user,
+            (tenant, user),
             phc,
             must_change,
             "credentials.set_password",
+            &mut |_| Ok(()),
         )
     }
 
@@ -218,11 +219,11 @@ impl<'a> Credentials<'a> {
         let phc = self.new_hash(tenant, &u, Some(pw), new)?;
         self.store_password(
             actor,
-            tenant,
-            user,
+            (tenant, user),
             phc,
             false,
             "credentials.change_password",
+            &mut |_| Ok(()),
         )
     }
 

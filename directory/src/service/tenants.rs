@@ -180,6 +180,22 @@ impl<'a> Tenants<'a> {
         self.dir.txn(|tx| tenant_in(tx, id))
     }
 
+    /// The id of the tenant a slug names, for addressing it in other operations: answered when
+    /// the actor holds any right there or belongs to it (a Directory Reader has no Tenants:Read
+    /// yet must address its tenant); `NotFound` otherwise, as for a slug nobody uses.
+    pub fn resolve(&self, actor: &Actor, slug: &str) -> Result<TenantId, Error> {
+        let id = self
+            .dir
+            .txn(|tx| tx.get::<Ptr<TenantId>>(&keys::slug(slug)))?
+            .ok_or(Error::NotFound)?
+            .id;
+        if self.visible(actor, id)? || !self.dir.rights(actor, id)?.as_set().granted().is_empty() {
+            Ok(id)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
     /// A tenant by its slug.
     pub fn by_slug(&self, actor: &Actor, slug: &str) -> Result<Tenant, Error> {
         let id = self

@@ -394,6 +394,19 @@ fn totp_required_per_protocol_appended_or_separate_and_single_use() {
             .unwrap(),
     );
     assert!(ok.mfa);
+    // Codes are appended only where the protocol has no field of its own: on SAML and the admin
+    // API the whole secret is the password, so it is wrong.
+    set_policy(&tree, &tree.contoso, |p| {
+        p.settings.mfa.protocols = Setting::set(BTreeSet::from([Protocol::Radius, Protocol::Saml]))
+    });
+    let next_code = totp_code(&url, now.plus_secs(30));
+    let on_saml = format!("{PW},{next_code}");
+    assert_eq!(
+        tree.dir()
+            .authenticate(&login(&alice, &on_saml, Protocol::Saml))
+            .unwrap(),
+        Outcome::BadCredentials
+    );
     // The same code again is refused, and after a restart too.
     assert_eq!(
         tree.dir()
@@ -713,7 +726,7 @@ fn every_outcome_is_audited_once_with_protocol_application_source_and_reason() {
         .unwrap();
     set_policy(&tree, &tree.contoso, |p| {
         p.settings.lockout.threshold = Setting::set(LockThreshold(1));
-        p.settings.mfa.protocols = Setting::set(BTreeSet::from([Protocol::Saml]));
+        p.settings.mfa.protocols = Setting::set(BTreeSet::from([Protocol::Radius]));
     });
     d.authenticate(&login(&locked, "nope", Protocol::Ldap))
         .unwrap(); // locks at once
@@ -769,17 +782,17 @@ fn every_outcome_is_audited_once_with_protocol_application_source_and_reason() {
             "suspended: user suspended",
         ),
         (
-            login(&mfa, PW, Protocol::Saml),
+            login(&mfa, PW, Protocol::Radius),
             "mfa_required: TOTP code required",
         ),
         (
             AuthRequest {
                 second_factor: Some("000000"),
-                ..login(&mfa, PW, Protocol::Saml)
+                ..login(&mfa, PW, Protocol::Radius)
             },
             "mfa_failed",
         ),
-        (login(&mfa, &with_code, Protocol::Saml), "success"),
+        (login(&mfa, &with_code, Protocol::Radius), "success"),
     ];
     for (r, _) in &attempts {
         d.authenticate(r).unwrap();

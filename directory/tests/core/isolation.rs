@@ -288,6 +288,7 @@ impl Calls {
 /// battery below calls each of them (checked by `the_battery_calls_every_covered_operation`),
 /// and `every_public_operation_is_covered` checks this list against the service sources.
 const COVERED: &[&str] = &[
+    "tenants::resolve",
     "tokens::create",
     "tokens::list",
     "tokens::revoke",
@@ -385,6 +386,7 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
         "credentials::status",
         d.credentials().status(a, t.tenant, t.alice),
     );
+    c.op("tenants::resolve", tn.resolve(a, &t.slug));
     c.op("tenants::get", tn.get(a, t.tenant));
     c.op("tenants::by_slug", tn.by_slug(a, &t.slug));
     c.op("tenants::root", tn.root(a));

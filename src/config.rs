@@ -1,0 +1,340 @@
+//! The one typed configuration of the `tessera` binary, layered: built-in defaults → the TOML
+//! file → `TESSERA_*` environment variables → command-line flags. Unknown keys are an error.
+//! It owns the settings of the process (paths, listeners, pool sizes); per-tenant settings
+//! (policies, applications, roles) are data in the store, never here.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything the process is configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The data directory of the embedded store.
+    pub data_dir: PathBuf,
+    /// The master key file (base64, mode 0600), outside the data directory.
+    pub master_key_file: PathBuf,
+    /// The HTTPS listener of the admin API (and, later, SAML and the console).
+    pub http: HttpConfig,
+    /// Admin API settings.
+    pub api: ApiSettings,
+    /// The password-hashing pool.
+    pub hashing: HashingConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// The HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS. Only for a TLS-terminating proxy on the same host.
+    pub plain_http: bool,
+    /// The certificate chain (PEM). When unset, a self-signed certificate for localhost is
+    /// generated on first start and kept beside the master key file.
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+/// Admin API settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// How long a login session lasts, in seconds.
+    pub session_ttl_secs: u32,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The password-hashing pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashingConfig {
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Verifications one tenant may have waiting; 0 means 4 per worker.
+    pub queue_per_tenant: usize,
+    /// Verifications all tenants may have waiting; 0 means 64 per worker.
+    pub queue_total: usize,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `tessera=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            master_key_file: PathBuf::from("tessera-master.key"),
+            http: HttpConfig::default(),
+            api: ApiSettings::default(),
+            hashing: HashingConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            plain_http: false,
+            cert_file: None,
+            key_file: None,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            session_ttl_secs: 8 * 3600,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+/// The environment variables read on top of the file, and what they set.
+pub const ENVIRONMENT: [(&str, &str); 6] = [
+    ("TESSERA_DATA_DIR", "data_dir"),
+    ("TESSERA_MASTER_KEY_FILE", "master_key_file"),
+    ("TESSERA_HTTP_LISTEN", "http.listen"),
+    ("TESSERA_HTTP_CERT_FILE", "http.cert_file"),
+    ("TESSERA_HTTP_KEY_FILE", "http.key_file"),
+    ("TESSERA_LOG", "log.level"),
+];
+
+impl Config {
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Reads `path` when given (it must exist), else `tessera.toml` in the working directory
+    /// when there is one, else the defaults; then applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the configuration {}", p.display()))?;
+                Config::from_toml(&text).with_context(|| format!("in {}", p.display()))?
+            }
+            None if Path::new("tessera.toml").exists() => {
+                let text =
+                    std::fs::read_to_string("tessera.toml").context("reading tessera.toml")?;
+                Config::from_toml(&text).context("in tessera.toml")?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Applies the `TESSERA_*` variables `get` returns.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        if let Some(v) = get("TESSERA_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("TESSERA_MASTER_KEY_FILE") {
+            self.master_key_file = v.into();
+        }
+        if let Some(v) = get("TESSERA_HTTP_LISTEN") {
+            self.http.listen = v
+                .parse()
+                .with_context(|| format!("TESSERA_HTTP_LISTEN={v}"))?;
+        }
+        if let Some(v) = get("TESSERA_HTTP_CERT_FILE") {
+            self.http.cert_file = Some(v.into());
+        }
+        if let Some(v) = get("TESSERA_HTTP_KEY_FILE") {
+            self.http.key_file = Some(v.into());
+        }
+        if let Some(v) = get("TESSERA_LOG") {
+            self.log.level = v;
+        }
+        Ok(())
+    }
+
+    /// Rejects combinations that cannot work.
+    pub fn check(&self) -> Result<()> {
+        if self.http.cert_file.is_some() != self.http.key_file.is_some() {
+            bail!("http.cert_file and http.key_file go together");
+        }
+        if self.http.max_connections == 0 {
+            bail!("http.max_connections must be at least 1");
+        }
+        if !(60..=7 * 86_400).contains(&self.api.session_ttl_secs) {
+            bail!("api.session_ttl_secs must be between 60 seconds and 7 days");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.api.max_body_bytes) {
+            bail!("api.max_body_bytes must be between 1 KiB and 16 MiB");
+        }
+        Ok(())
+    }
+
+    /// Where the generated certificate and key live when none is configured: beside the master
+    /// key file.
+    pub fn generated_tls_paths(&self) -> (PathBuf, PathBuf) {
+        let dir = self
+            .master_key_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        (dir.join("tessera-tls.crt"), dir.join("tessera-tls.key"))
+    }
+
+    /// The certificate and key files in use.
+    pub fn tls_paths(&self) -> (PathBuf, PathBuf) {
+        match (&self.http.cert_file, &self.http.key_file) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => self.generated_tls_paths(),
+        }
+    }
+
+    /// The hashing pool configuration for the directory.
+    pub fn pool(&self) -> tessera_directory::PoolConfig {
+        let base = tessera_directory::PoolConfig::default();
+        let workers = if self.hashing.workers == 0 {
+            base.workers
+        } else {
+            self.hashing.workers
+        };
+        tessera_directory::PoolConfig {
+            workers,
+            queue_per_tenant: if self.hashing.queue_per_tenant == 0 {
+                4 * workers
+            } else {
+                self.hashing.queue_per_tenant
+            },
+            queue_total: if self.hashing.queue_total == 0 {
+                64 * workers
+            } else {
+                self.hashing.queue_total
+            },
+            params: base.params,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_config_in_the_repository_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = 0;
+        for dir in [root.to_path_buf(), root.join("examples")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "toml")
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("tessera"))
+                {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    Config::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+                    found += 1;
+                }
+            }
+        }
+        assert!(found >= 1, "the example tessera.toml is missing");
+    }
+
+    #[test]
+    fn the_example_documents_every_setting_with_its_default() {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tessera.toml"))
+                .unwrap();
+        // Every key, commented out, parses back to exactly the defaults.
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all = Config::from_toml(&uncommented).unwrap();
+        let documented: toml::Table = toml::from_str(&uncommented).unwrap();
+        let defaults: toml::Table =
+            toml::from_str(&toml::to_string(&Config::default()).unwrap()).unwrap();
+        fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+            for (k, v) in t {
+                match v {
+                    toml::Value::Table(inner) => keys(inner, &format!("{prefix}{k}."), out),
+                    _ => out.push(format!("{prefix}{k}")),
+                }
+            }
+        }
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        keys(&defaults, "", &mut want);
+        keys(&documented, "", &mut have);
+        for k in want {
+            assert!(have.contains(&k), "tessera.toml does not document {k}");
+        }
+        let defaults = Config {
+            data_dir: all.data_dir.clone(),
+            master_key_file: all.master_key_file.clone(),
+            ..Config::default()
+        };
+        assert_eq!(all.http.listen, defaults.http.listen);
+        assert_eq!(all.api, defaults.api);
+        assert_eq!(all.hashing, defaults.hashing);
+        assert_eq!(all.log, defaults.log);
+    }
+
+    #[test]
+    fn layers_and_refusals() {
+        let mut c = Config::from_toml(
+            "data_dir = \"/var/lib/tessera\"\n[http]\nlisten = \"127.0.0.1:9443\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.http.listen.port(), 9443);
+        c.apply_env(|k| (k == "TESSERA_HTTP_LISTEN").then(|| "127.0.0.1:7443".to_string()))
+            .unwrap();
+        assert_eq!(c.http.listen.port(), 7443);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/tessera"));
+        assert!(
+            Config::from_toml("nonsense = 1").is_err(),
+            "unknown keys are refused"
+        );
+        assert!(Config::from_toml("[http]\nlisten = \"not an address\"").is_err());
+        assert!(
+            Config::from_toml("[http]\ncert_file = \"a.pem\"").is_err(),
+            "cert without key"
+        );
+        assert!(Config::from_toml("[api]\nsession_ttl_secs = 5").is_err());
+        let mut bad = Config::default();
+        assert!(bad
+            .apply_env(|k| (k == "TESSERA_HTTP_LISTEN").then(|| "x".into()))
+            .is_err());
+    }
+}

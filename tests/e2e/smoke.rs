@@ -1,0 +1,37 @@
+//! The server comes up over HTTPS with its generated certificate and answers the API.
+
+use crate::harness::Server;
+
+#[test]
+fn the_demo_server_answers_over_https() {
+    let s = Server::start_demo();
+    let c = s.client();
+    let spec: serde_json::Value = c
+        .get(format!("{}/openapi.json", s.api))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(spec["paths"].as_object().is_some_and(|p| p.len() > 20));
+    let token = s.login("acme", "acme-admin", "Demo-2026:5.2!");
+    let tenants: serde_json::Value = c
+        .get(format!("{}/tenants", s.api))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let slugs: Vec<&str> = tenants["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme", "contoso", "fabrikam"]);
+    // A client that does not trust the certificate cannot talk to it.
+    let stranger = reqwest::blocking::Client::builder().build().unwrap();
+    assert!(stranger
+        .get(format!("{}/openapi.json", s.api))
+        .send()
+        .is_err());
+}
