@@ -3,6 +3,7 @@
 //! tests, which start the real server in-process. It owns no identity rules: those are
 //! `tessera_directory`'s.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod keys;

@@ -19,17 +19,28 @@ use tessera_directory::{Actor, Directory};
 #[command(
     name = "tessera",
     version,
-    about = "Multi-tenant identity directory for MSPs"
+    about = "Multi-tenant identity directory for MSPs",
+    after_help = "serve, init, demo, tree, check and audit-export work on this machine's store \
+        (all but serve with the server stopped). The commands from login on are the admin \
+        client: they call a running server's REST API over HTTPS with a token from \
+        TESSERA_TOKEN or from `tessera login`, and print tables (or the API's JSON with \
+        --json). Server and certificate: --url/TESSERA_URL and --ca/TESSERA_CA, by default \
+        those of the configuration. `tessera <command> --help` tells more."
 )]
 struct Cli {
     /// The configuration file (default: ./tessera.toml when present).
-    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_CONFIG",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
     /// The data directory of the embedded store (overrides the configuration).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     data: Option<PathBuf>,
     /// The master key file (overrides the configuration).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     master_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -70,7 +81,8 @@ enum Command {
     Tree,
     /// Check that every index matches its entity; exit status 1 when something is wrong.
     Check,
-    /// Write a tenant's audit log (and its subtree's, with --subtree) as JSON lines.
+    /// Write a tenant's audit log (and its subtree's, with --subtree) as JSON lines, from a
+    /// stopped store (over the API: `tessera audit export`).
     AuditExport {
         /// The tenant's slug.
         #[arg(long)]
@@ -79,6 +91,8 @@ enum Command {
         #[arg(long)]
         subtree: bool,
     },
+    #[command(flatten)]
+    Admin(Box<tessera::cli::Command>),
 }
 
 fn parse_kind(s: &str) -> Result<TenantKind, String> {
@@ -135,6 +149,15 @@ fn main() -> Result<()> {
                 }
                 bail!("{} problems found", report.problems.len())
             }
+        }
+        Command::Admin(c) => {
+            // The admin client reports its own errors: a refusal is the server's answer, not a
+            // failure of this program, so no backtrace.
+            if let Err(e) = tessera::cli::run(c, &cfg) {
+                tessera::cli::report(&e);
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::AuditExport { tenant, subtree } => {
             let dir = keys::open(&cfg)?;
@@ -223,6 +246,12 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
             cert.display(),
             running.addr
         );
+        if demo {
+            println!(
+                "Or the CLI: tessera login --tenant acme --user acme-admin   (password Demo-2026:5.2!; README \"Five minutes with the CLI\")"
+            );
+        }
+        println!("Not yet served: LDAP, RADIUS and SAML (their own issues).");
         println!("Stop with Ctrl-C.");
         shutdown_signal().await;
         println!("Stopping…");

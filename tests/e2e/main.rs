@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )] // test code: a failed step is a failed test
 
+mod admin_cli;
+mod api;
 mod cli;
 mod harness;
 mod smoke;
