@@ -218,11 +218,21 @@ fn seed_demo(dir: &Directory, cfg: &Config) -> Result<()> {
     Ok(())
 }
 
+/// Whether the store holds the demo tree (its MSP `acme` with `acme-admin`).
+fn dir_has_demo(dir: &Directory) -> bool {
+    let sys = Actor::system();
+    dir.tenants()
+        .by_slug(&sys, "acme")
+        .and_then(|t| dir.users().by_username(&sys, t.id, "acme-admin"))
+        .is_ok()
+}
+
 fn serve(cfg: Config, demo: bool) -> Result<()> {
     let dir = keys::open(&cfg)?;
     if demo {
         seed_demo(&dir, &cfg)?;
     }
+    let running_dir = dir.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -246,7 +256,9 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
             cert.display(),
             running.addr
         );
-        if demo {
+        // The walk-through hint only where the demo tree is (a store seeded earlier by --demo).
+        let demo_tree = demo && dir_has_demo(&running_dir);
+        if demo_tree {
             println!(
                 "Or the CLI: tessera login --tenant acme --user acme-admin   (password Demo-2026:5.2!; README \"Five minutes with the CLI\")"
             );

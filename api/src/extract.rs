@@ -20,10 +20,32 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(r) => Err(json_problem(&r, state.config.max_body_bytes)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(r) => return Err(json_problem(&r, state.config.max_body_bytes)),
+        };
+        // Every request body is an object: serde would otherwise read `["zed"]` as a struct
+        // given field by field.
+        if !value.is_object() {
+            return Err(Problem::invalid_body(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the body must be a JSON object",
+            ));
         }
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let detail = if path == "." {
+                    format!("Failed to deserialize the JSON body into the target type: {inner}")
+                } else {
+                    format!(
+                        "Failed to deserialize the JSON body into the target type: {path}: {inner}"
+                    )
+                };
+                Problem::invalid_body(StatusCode::UNPROCESSABLE_ENTITY, detail)
+            })
     }
 }
 

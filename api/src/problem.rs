@@ -418,6 +418,10 @@ impl IntoResponse for Problem {
         if let Some(s) = self.retry_after_secs {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was not read: the connection cannot carry another request.
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         res
     }
 }

@@ -13,6 +13,7 @@ mod cache;
 pub mod clock;
 mod error;
 mod feed;
+mod guard;
 mod integrity;
 pub mod model;
 pub mod secrets;

@@ -8,6 +8,8 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use tessera_directory::policy::Timestamp;
+use tessera_directory::testkit::totp_code;
 
 const ADMIN_PASSWORD: &str = "Demo-2026:5.2!";
 const DAVE_FIRST: &str = "Correct-Horse-Battery-9!";
@@ -435,7 +437,7 @@ fn a_first_login_enrols_totp_and_later_logins_ask_for_a_code() {
     assert!(png.starts_with(b"\x89PNG"));
     let now = s.dir.now().as_secs();
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", totp::code(&url, now)).unwrap();
+    writeln!(stdin, "{}", totp_code(&url, Timestamp::from_secs(now))).unwrap();
     drop(stdin);
     let o = child.wait_with_output().unwrap();
     let mut rest = String::new();
@@ -450,7 +452,7 @@ fn a_first_login_enrols_totp_and_later_logins_ask_for_a_code() {
 
     // The next login needs a code: --totp, or typed when asked. Each time step counts once, so
     // the next step's code (within the ±1 window) is used.
-    let code = totp::code(&url, now + 30);
+    let code = totp_code(&url, Timestamp::from_secs(now + 30));
     let o = alice.with_env(
         &[("TESSERA_PASSWORD", "Demo-2026:2.1!")],
         &[
@@ -476,114 +478,4 @@ fn a_first_login_enrols_totp_and_later_logins_ask_for_a_code() {
         stderr.starts_with("TOTP code: \nerror: Invalid credentials (401)"),
         "{stderr}"
     );
-}
-
-/// RFC 6238 codes for the test (SHA-1, 6 digits, 30 s), as an authenticator app computes them.
-mod totp {
-    pub fn code(otpauth_url: &str, unix_secs: i64) -> String {
-        let secret = otpauth_url
-            .split(['?', '&'])
-            .find_map(|kv| kv.strip_prefix("secret="))
-            .unwrap();
-        let key = base32(secret);
-        let step = u64::try_from(unix_secs / 30).unwrap();
-        let mac = hmac_sha1(&key, &step.to_be_bytes());
-        let off = usize::from(mac[19] & 0x0f);
-        let bin = u32::from_be_bytes([mac[off] & 0x7f, mac[off + 1], mac[off + 2], mac[off + 3]]);
-        format!("{:06}", bin % 1_000_000)
-    }
-
-    fn base32(s: &str) -> Vec<u8> {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        let (mut out, mut buf, mut bits) = (Vec::new(), 0u64, 0u32);
-        for c in s.bytes().filter(|c| *c != b'=') {
-            let v = ALPHABET
-                .iter()
-                .position(|a| *a == c.to_ascii_uppercase())
-                .unwrap();
-            buf = (buf << 5) | v as u64;
-            bits += 5;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((buf >> bits) as u8);
-            }
-        }
-        out
-    }
-
-    fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {
-        let mut k = [0u8; 64];
-        if key.len() > 64 {
-            k[..20].copy_from_slice(&sha1(key));
-        } else {
-            k[..key.len()].copy_from_slice(key);
-        }
-        let inner: Vec<u8> = k
-            .iter()
-            .map(|b| b ^ 0x36)
-            .chain(msg.iter().copied())
-            .collect();
-        let ih = sha1(&inner);
-        let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).chain(ih).collect();
-        sha1(&outer)
-    }
-
-    fn sha1(data: &[u8]) -> [u8; 20] {
-        let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
-        let mut m = data.to_vec();
-        m.push(0x80);
-        while m.len() % 64 != 56 {
-            m.push(0);
-        }
-        m.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
-        for chunk in m.chunks(64) {
-            let mut w = [0u32; 80];
-            for i in 0..16 {
-                w[i] = u32::from_be_bytes([
-                    chunk[4 * i],
-                    chunk[4 * i + 1],
-                    chunk[4 * i + 2],
-                    chunk[4 * i + 3],
-                ]);
-            }
-            for i in 16..80 {
-                w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-            }
-            let [mut a, mut b, mut c, mut d, mut e] = h;
-            for (i, wi) in w.iter().enumerate() {
-                let (f, k) = match i {
-                    0..=19 => ((b & c) | (!b & d), 0x5A827999),
-                    20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-                    40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                    _ => (b ^ c ^ d, 0xCA62C1D6),
-                };
-                let t = a
-                    .rotate_left(5)
-                    .wrapping_add(f)
-                    .wrapping_add(e)
-                    .wrapping_add(k)
-                    .wrapping_add(*wi);
-                e = d;
-                d = c;
-                c = b.rotate_left(30);
-                b = a;
-                a = t;
-            }
-            for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-                *x = x.wrapping_add(y);
-            }
-        }
-        let mut out = [0u8; 20];
-        for (i, x) in h.iter().enumerate() {
-            out[4 * i..4 * i + 4].copy_from_slice(&x.to_be_bytes());
-        }
-        out
-    }
-
-    #[test]
-    fn the_rfc_6238_vector() {
-        // RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits) → 287082.
-        let url = "otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=x";
-        assert_eq!(code(url, 59), "287082");
-    }
 }

@@ -18,6 +18,7 @@ use tessera_directory::clock::{ChaChaSource, ManualClock};
 use tessera_directory::model::{AuditKind, AuditQuery, ListQuery, Page};
 use tessera_directory::policy::Timestamp;
 use tessera_directory::secrets::MasterKey;
+use tessera_directory::testkit::totp_code;
 use tessera_directory::{Actor, Directory};
 
 // ---------------------------------------------------------------------------------------------
@@ -357,107 +358,6 @@ impl Drop for ClockedServer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TOTP as an authenticator app computes it (RFC 6238 over RFC 2104 HMAC-SHA-1): the directory's
-// own helper is behind its `testkit` feature, which this package does not enable.
-
-fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let mut msg = data.to_vec();
-    let bits = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bits.to_be_bytes());
-    for block in msg.chunks(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks(4).enumerate() {
-            w[i] = u32::from_be_bytes(word.try_into().unwrap());
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (chunk, word) in out.chunks_mut(4).zip(h) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
-fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {
-    assert!(key.len() <= 64, "TOTP seeds are short");
-    let mut k = [0u8; 64];
-    k[..key.len()].copy_from_slice(key);
-    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
-    let mut inner = pad(0x36);
-    inner.extend_from_slice(msg);
-    let mut outer = pad(0x5c);
-    outer.extend_from_slice(&sha1(&inner));
-    sha1(&outer)
-}
-
-fn totp_at(seed: &[u8], at: Timestamp) -> String {
-    let step = u64::try_from(at.as_secs()).unwrap() / 30;
-    let mac = hmac_sha1(seed, &step.to_be_bytes());
-    let offset = usize::from(mac[19] & 0x0f);
-    let bin = u32::from_be_bytes(mac[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
-    format!("{:06}", bin % 1_000_000)
-}
-
-/// The seed of an `otpauth://totp/…?secret=<base32>&…` URL.
-fn seed_of(otpauth_url: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let secret = otpauth_url
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("secret="))
-        .unwrap_or_else(|| panic!("no secret in {otpauth_url}"));
-    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in secret.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-            .unwrap_or_else(|| panic!("not base32: {secret}"));
-        buf = (buf << 5) | u32::try_from(v).unwrap();
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buf >> bits) & 0xff).unwrap());
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
 // RBAC.
 
 #[test]
@@ -494,15 +394,42 @@ fn a_helpdesk_technician_resets_passwords_in_its_customers_only() {
     // fabrikam is under acme too.
     api.put(
         &tech1,
-        "/tenants/fabrikam/users/bob/password",
+        "/tenants/fabrikam/users/alice/password",
         json!({ "password": "Helpdesk-Reset:Basalt-4410", "must_change": true }),
     )
     .ok(204);
     assert_eq!(
-        api.get(&tech1, "/tenants/fabrikam/users/bob/credentials")
+        api.get(&tech1, "/tenants/fabrikam/users/alice/credentials")
             .ok(200)["must_change"],
         true
     );
+    // But no account with rights tech1 lacks: fabrikam's bob is a User Administrator (through
+    // the admins group), and acme-admin a Main Administrator. Resetting their passwords would
+    // hand tech1 their rights.
+    let before = state(&s.dir);
+    let refused = api
+        .put(
+            &tech1,
+            "/tenants/fabrikam/users/bob/password",
+            json!({ "password": "Helpdesk-Reset:Basalt-4411", "must_change": false }),
+        )
+        .problem(403, "escalation");
+    assert!(refused["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "users:write"));
+    api.put(
+        &tech1,
+        "/tenants/acme/users/acme-admin/password",
+        json!({ "password": "Takeover-By-Helpdesk-77", "must_change": false }),
+    )
+    .problem(403, "escalation");
+    api.post(&tech1, "/tenants/acme/users/acme-admin/unlock", json!({}))
+        .problem(403, "escalation");
+    assert_eq!(state(&s.dir), before, "nothing changed");
+    api.try_login("acme", "acme-admin", "Takeover-By-Helpdesk-77", None)
+        .problem(401, "invalid-credentials");
 
     // globex is not below acme: hidden, and hidden is byte for byte a missing tenant.
     let before = state(&s.dir);
@@ -1209,16 +1136,6 @@ fn tokens_and_sessions_expire_by_the_directory_clock() {
 
 #[test]
 fn admin_mfa_enrols_at_the_first_login_then_asks_for_a_code() {
-    // The TOTP helper against RFC 6238 appendix B (SHA-1).
-    assert_eq!(
-        totp_at(b"12345678901234567890", Timestamp::from_secs(59)),
-        "287082"
-    );
-    assert_eq!(
-        totp_at(b"12345678901234567890", Timestamp::from_secs(1_111_111_109)),
-        "081804"
-    );
-
     let s = ClockedServer::start_demo();
     let api = &s.api;
     let admin = api.login("acme", "acme-admin", ADMIN_PW);
@@ -1267,8 +1184,7 @@ fn admin_mfa_enrols_at_the_first_login_then_asks_for_a_code() {
         "pending"
     );
 
-    let seed = seed_of(&url);
-    let code = totp_at(&seed, s.dir.now());
+    let code = totp_code(&url, s.dir.now());
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     api.call(
         Method::POST,
@@ -1313,7 +1229,7 @@ fn admin_mfa_enrols_at_the_first_login_then_asks_for_a_code() {
         .problem(401, "invalid-credentials");
     // ...and the next step's code opens a session.
     s.clock.advance_secs(30);
-    let next = totp_at(&seed, s.dir.now());
+    let next = totp_code(&url, s.dir.now());
     let session = api
         .try_login("contoso", "omar", "Copper-Lantern-8841", Some(&next))
         .ok(200);
@@ -1364,9 +1280,19 @@ fn bad_input_is_a_problem_document_and_writes_nothing() {
         json!({ "username": "zed", "kind": "robot" }),
         json!({ "username": "zed", "posix": { "uid_number": -1 } }),
         json!({ "username": "zed", "custom": { "roomNumber": "12" } }),
+        // An array is not an object, even when its items would fill the fields in order.
+        json!(["zed"]),
+        json!("zed"),
     ] {
         api.post(&admin, users, body).problem(422, "invalid-body");
     }
+    api.call(
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(&json!(["acme", "acme-admin", ADMIN_PW])),
+    )
+    .problem(422, "invalid-body");
     // Unknown fields, at the top and nested.
     for (path, body) in [
         (

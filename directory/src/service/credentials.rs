@@ -171,6 +171,7 @@ impl<'a> Credentials<'a> {
     ) -> Result<(), Error> {
         self.dir
             .require(actor, tenant, Area::Credentials, Right::Execute)?;
+        self.dir.require_covers_user(actor, tenant, user)?;
         let (u, current) = self.load(tenant, user)?;
         let phc = self.new_hash(tenant, &u, current.password.as_ref(), password)?;
         self.store_password(
@@ -241,6 +242,7 @@ impl<'a> Credentials<'a> {
     pub fn unlock(&self, actor: &Actor, tenant: TenantId, user: UserId) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Credentials, Right::Execute)?;
+        dir.require_covers_user(actor, tenant, user)?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
             let u: User = must(tx, &keys::user(tenant, user))?;
@@ -260,6 +262,7 @@ impl<'a> Credentials<'a> {
         user: UserId,
     ) -> Result<Enrolment, Error> {
         self.require_self_or(actor, tenant, user, Right::Execute)?;
+        self.dir.require_covers_user(actor, tenant, user)?;
         let dir = self.dir;
         let actor_name = dir.describe(actor)?;
         let mut seed = Zeroizing::new([0u8; totp::SEED_LEN]);
@@ -306,6 +309,7 @@ impl<'a> Credentials<'a> {
         code: &str,
     ) -> Result<(), Error> {
         self.require_self_or(actor, tenant, user, Right::Execute)?;
+        self.dir.require_covers_user(actor, tenant, user)?;
         let dir = self.dir;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
@@ -332,6 +336,7 @@ impl<'a> Credentials<'a> {
     pub fn reset_totp(&self, actor: &Actor, tenant: TenantId, user: UserId) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Credentials, Right::Execute)?;
+        dir.require_covers_user(actor, tenant, user)?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
             let u: User = must(tx, &keys::user(tenant, user))?;

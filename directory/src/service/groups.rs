@@ -216,6 +216,7 @@ impl<'a> Groups<'a> {
     pub fn delete(&self, actor: &Actor, tenant: TenantId, id: GroupId) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Groups, Right::Write)?;
+        dir.require_membership_change(actor, tenant, id)?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
             let g: Group = must(tx, &keys::group(tenant, id))?;
@@ -259,6 +260,7 @@ impl<'a> Groups<'a> {
     ) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Groups, Right::Write)?;
+        dir.require_membership_change(actor, tenant, group)?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
             let g: Group = must(tx, &keys::group(tenant, group))?;
@@ -299,6 +301,7 @@ impl<'a> Groups<'a> {
     ) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Groups, Right::Write)?;
+        dir.require_membership_change(actor, tenant, group)?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
             let g: Group = must(tx, &keys::group(tenant, group))?;

@@ -604,7 +604,7 @@ pub(crate) fn drop_assignments_of(tx: &mut Txn<'_>, subject: &Subject) -> Result
 }
 
 /// The (scope, assignment) an entry of a subject's assignment index names.
-fn assignment_index_entry(
+pub(crate) fn assignment_index_entry(
     prefix: &keys::Prefix,
     k: &crate::store::Key,
 ) -> Result<(TenantId, AssignmentId), Error> {

@@ -48,6 +48,11 @@ impl<'a> Users<'a> {
         dir.require(actor, tenant, Area::Users, Right::Write)?;
         if new.iter().any(|n| !n.groups.is_empty()) {
             dir.require(actor, tenant, Area::Groups, Right::Write)?;
+            let groups: std::collections::BTreeSet<GroupId> =
+                new.iter().flat_map(|n| n.groups.iter().copied()).collect();
+            for g in groups {
+                dir.require_membership_change(actor, tenant, g)?;
+            }
         }
         if new.len() > Self::MAX_BATCH {
             return Err(crate::model::validate::invalid(
@@ -155,6 +160,7 @@ impl<'a> Users<'a> {
     ) -> Result<User, Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Users, Right::Write)?;
+        dir.require_covers_user(actor, tenant, id)?;
         patch.validate()?;
         let actor_name = dir.describe(actor)?;
         dir.txn(|tx| {
@@ -260,6 +266,7 @@ impl<'a> Users<'a> {
     ) -> Result<User, Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Users, Right::Write)?;
+        dir.require_covers_user(actor, tenant, id)?;
         if status == Status::Suspended && Directory::is_self(actor, tenant, id) {
             return Err(Error::NotAllowed("you cannot suspend yourself"));
         }
@@ -297,6 +304,7 @@ impl<'a> Users<'a> {
     pub fn delete(&self, actor: &Actor, tenant: TenantId, id: UserId) -> Result<(), Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Users, Right::Write)?;
+        dir.require_covers_user(actor, tenant, id)?;
         if Directory::is_self(actor, tenant, id) {
             return Err(Error::NotAllowed("you cannot delete yourself"));
         }

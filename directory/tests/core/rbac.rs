@@ -793,3 +793,177 @@ mod model {
         }
     }
 }
+
+mod escalation_through_accounts {
+    //! Rights move not only through roles and assignments: joining or leaving a group that
+    //! holds assignments moves them, and so does taking over another account. Both need the
+    //! actor to hold every right that would move.
+
+    use crate::fixtures::{as_user, sys, Tree};
+    use tessera_directory::model::{Member, NewAssignment, NewUser, Subject, UserPatch};
+    use tessera_directory::policy::{Area, Permission, Right, RightSet};
+    use tessera_directory::testkit::{new_group, new_user};
+    use tessera_directory::Error;
+
+    fn escalation(r: Result<impl std::fmt::Debug, Error>) {
+        assert!(
+            matches!(r, Err(Error::Escalation(_))),
+            "expected an escalation refusal, got {r:?}"
+        );
+    }
+
+    #[test]
+    fn joining_a_powerful_group_needs_its_rights() {
+        let tree = Tree::new();
+        let d = tree.dir();
+        let c = tree.contoso.id;
+        let bob = tree.user_with_role(&tree.contoso, "bob", "User Administrator", &tree.contoso);
+        let supers = d
+            .groups()
+            .create(&sys(), c, new_group("superusers"))
+            .unwrap();
+        let main = d
+            .rbac()
+            .role_by_name(&sys(), c, "Main Administrator")
+            .unwrap();
+        d.rbac()
+            .assign(
+                &sys(),
+                c,
+                NewAssignment {
+                    subject: Subject::Group {
+                        tenant: c,
+                        id: supers.id,
+                    },
+                    rights: RightSet::EMPTY,
+                    roles: vec![main.id],
+                    expires_at: None,
+                },
+            )
+            .unwrap();
+        // bob manages users and groups, yet cannot put himself (or anyone) into superusers…
+        escalation(
+            d.groups()
+                .add_member(&as_user(&bob), c, supers.id, Member::User(bob.id)),
+        );
+        escalation(d.users().create(
+            &as_user(&bob),
+            c,
+            NewUser {
+                groups: vec![supers.id],
+                ..new_user("x1")
+            },
+        ));
+        // …nor through a group nested inside it.
+        let inner = d
+            .groups()
+            .create(&as_user(&bob), c, new_group("inner"))
+            .unwrap();
+        escalation(
+            d.groups()
+                .add_member(&as_user(&bob), c, supers.id, Member::Group(inner.id)),
+        );
+        d.groups()
+            .add_member(&sys(), c, supers.id, Member::Group(inner.id))
+            .unwrap();
+        escalation(
+            d.groups()
+                .add_member(&as_user(&bob), c, inner.id, Member::User(bob.id)),
+        );
+        // A group without assignments is his to manage.
+        let plain = d
+            .groups()
+            .create(&as_user(&bob), c, new_group("plain"))
+            .unwrap();
+        d.groups()
+            .add_member(&as_user(&bob), c, plain.id, Member::User(bob.id))
+            .unwrap();
+        assert!(!d
+            .rbac()
+            .effective_rights(&as_user(&bob), c, bob.id, c)
+            .unwrap()
+            .grants(Area::Audit, Right::Read));
+    }
+
+    #[test]
+    fn leaving_a_group_that_denies_needs_the_denied_rights() {
+        let tree = Tree::new();
+        let d = tree.dir();
+        let c = tree.contoso.id;
+        let bob = tree.user_with_role(&tree.contoso, "bob", "User Administrator", &tree.contoso);
+        let muted = d.groups().create(&sys(), c, new_group("no-audit")).unwrap();
+        let deny = RightSet::from_entries([(Area::Audit, Right::Read, Permission::Deny)]);
+        d.rbac()
+            .assign(
+                &sys(),
+                c,
+                NewAssignment {
+                    subject: Subject::Group {
+                        tenant: c,
+                        id: muted.id,
+                    },
+                    rights: deny,
+                    roles: vec![],
+                    expires_at: None,
+                },
+            )
+            .unwrap();
+        let carl = d
+            .users()
+            .create(
+                &sys(),
+                c,
+                NewUser {
+                    groups: vec![muted.id],
+                    ..new_user("carl")
+                },
+            )
+            .unwrap();
+        escalation(
+            d.groups()
+                .remove_member(&as_user(&bob), c, muted.id, Member::User(carl.id)),
+        );
+        escalation(d.groups().delete(&as_user(&bob), c, muted.id));
+    }
+
+    #[test]
+    fn nobody_takes_over_an_account_with_more_rights() {
+        let tree = Tree::new();
+        let d = tree.dir();
+        let a = tree.acme.id;
+        let tech = tree.user_with_role(&tree.acme, "tech1", "Helpdesk Operator", &tree.acme);
+        let boss = tree.user_with_role(&tree.acme, "acme-admin", "Main Administrator", &tree.acme);
+        let me = as_user(&tech);
+        escalation(
+            d.credentials()
+                .set_password(&me, a, boss.id, "Takeover-By-Helpdesk-77", false),
+        );
+        escalation(d.credentials().unlock(&me, a, boss.id));
+        escalation(d.credentials().enroll_totp(&me, a, boss.id));
+        // A User Administrator may not suspend, edit, or delete the boss either.
+        let uadmin = tree.user_with_role(&tree.acme, "uadmin", "User Administrator", &tree.acme);
+        escalation(d.users().suspend(&as_user(&uadmin), a, boss.id));
+        escalation(d.users().update(
+            &as_user(&uadmin),
+            a,
+            boss.id,
+            UserPatch {
+                ssh_keys: Some(vec![]),
+                ..UserPatch::default()
+            },
+        ));
+        escalation(d.users().delete(&as_user(&uadmin), a, boss.id));
+        // The helpdesk still resets the password of users without rights in its customers, and
+        // the boss resets the helpdesk's.
+        let alice = d
+            .users()
+            .create(&sys(), tree.contoso.id, new_user("alice"))
+            .unwrap();
+        d.credentials()
+            .set_password(&me, tree.contoso.id, alice.id, "Helpdesk-Reset-2026", true)
+            .unwrap();
+        d.credentials()
+            .set_password(&as_user(&boss), a, tech.id, "Boss-Reset-2026!!", true)
+            .unwrap();
+    }
+}
