@@ -225,3 +225,96 @@ fn the_master_key_is_created_once_kept_apart_and_checked() {
     assert!(stderr_of(&inside).contains("must not live inside the data directory"));
     assert!(tessera(&data, &["check"]).status.success());
 }
+
+#[test]
+fn init_creates_the_root_and_an_administrator_who_changes_the_password_and_enrols_totp() {
+    use crate::harness::Server;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = Server::config_in(tmp.path());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("--data")
+            .arg(&cfg.data_dir)
+            .arg("--master-key-file")
+            .arg(&cfg.master_key_file)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = stdout(&run(&[
+        "init",
+        "--slug",
+        "northwind",
+        "--name",
+        "Northwind",
+    ]));
+    let otp = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("One-time password (shown once; changed at the first login): ")
+        })
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    assert_eq!(otp.len(), 24);
+    // Once only.
+    let again = run(&["init", "--slug", "other"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
+
+    let s = Server::start_on(cfg.clone(), tmp);
+    let c = s.client();
+    let login = |password: &str, totp: Option<&str>| {
+        let mut body =
+            serde_json::json!({ "tenant": "northwind", "username": "admin", "password": password });
+        if let Some(t) = totp {
+            body["totp"] = serde_json::json!(t);
+        }
+        let r = c
+            .post(format!("{}/auth/login", s.api))
+            .json(&body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    // First the one-time password must be changed…
+    let (status, p) = login(&otp, None);
+    assert_eq!(
+        (status, p["type"].as_str()),
+        (401, Some("urn:tessera:problem:password-change-required")),
+        "{p}"
+    );
+    let step = p["step_token"].as_str().unwrap();
+    let r = c
+        .post(format!("{}/auth/password", s.api))
+        .json(&serde_json::json!({ "step_token": step, "new_password": "Granite-Compass-4821" }))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    // …then TOTP enrolled (required on the admin surfaces by default)…
+    let (status, p) = login("Granite-Compass-4821", None);
+    assert_eq!(
+        (status, p["type"].as_str()),
+        (401, Some("urn:tessera:problem:mfa-enrolment-required")),
+        "{p}"
+    );
+    let url = p["otpauth_url"].as_str().unwrap();
+    let code = tessera_directory::testkit::totp_code(url, s.dir.now());
+    let r = c
+        .post(format!("{}/auth/enrol", s.api))
+        .json(&serde_json::json!({ "step_token": p["step_token"], "code": code }))
+        .send()
+        .unwrap();
+    let session: serde_json::Value = r.json().unwrap();
+    let token = session["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{session}"));
+    // …and the administrator holds every right at the root.
+    let rights: serde_json::Value = c
+        .get(format!("{}/tenants/northwind/rights", s.api))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(rights["users"]["write"], "allow", "{rights}");
+    assert_eq!(rights["rights"]["write"], "allow", "{rights}");
+}

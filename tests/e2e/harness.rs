@@ -35,6 +35,26 @@ impl Server {
         Self::start_with(true)
     }
 
+    /// A server on the store of `config`, inside `tmp` (e.g. one `tessera init` prepared).
+    pub fn start_on(config: Config, tmp: tempfile::TempDir) -> Server {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tessera::keys::open(&config).unwrap();
+        Self::serve(config, dir, tmp)
+    }
+
+    /// The configuration of a store in `tmp`, listening on a free loopback port.
+    pub fn config_in(tmp: &std::path::Path) -> Config {
+        Config {
+            data_dir: tmp.join("data"),
+            master_key_file: tmp.join("master.key"),
+            http: tessera::config::HttpConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..Default::default()
+            },
+            ..Config::default()
+        }
+    }
+
     fn start_with(demo: bool) -> Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let tmp = tempfile::tempdir().unwrap();
@@ -51,6 +71,10 @@ impl Server {
         if demo {
             tessera::demo::seed(&dir).unwrap();
         }
+        Self::serve(config, dir, tmp)
+    }
+
+    fn serve(config: Config, dir: Directory, tmp: tempfile::TempDir) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
