@@ -94,7 +94,15 @@ impl Directory {
         match actor.principal {
             Principal::System => Ok(Rights::All),
             Principal::User { tenant, user } => {
-                let rights = self.user_rights(tenant, user, on)?;
+                let mut rights = self.user_rights(tenant, user, on)?;
+                if actor.protocol == crate::actor::Protocol::Ldap {
+                    // Over LDAP, tenants, users and groups are the directory: what a bound
+                    // identity may read or write there is its Directory right, nothing else.
+                    rights = rights.with_areas_as(
+                        Area::Directory,
+                        &[Area::Tenants, Area::Users, Area::Groups],
+                    );
+                }
                 Ok(Rights::Set(match actor.limit {
                     Some(limit) => rights.narrowed_to(limit),
                     None => rights,

@@ -164,6 +164,14 @@ fn check_tenant(
                 u.username
             ));
         }
+        if s.get(&keys::user_by_cn(id, &u.shown_name(), u.id))?
+            .is_none()
+        {
+            bad(format!(
+                "{slug}: common-name index misses user {}",
+                u.username
+            ));
+        }
         if let Some(e) = &u.email {
             if ptr::<UserId>(s, &keys::user_by_email(id, e))? != Some(u.id) {
                 bad(format!(
@@ -213,6 +221,23 @@ fn check_tenant(
             .and_then(|u| u.posix.as_ref())
             .is_some_and(|p| p.uid_number.to_be_bytes() == tail)
     })?;
+    let cn_p = keys::table_of(id, keys::table::USER_CN);
+    for (k, _) in all::<Unit>(s, &cn_p)? {
+        let tail = k.tail(&cn_p).unwrap_or_default();
+        let ok = tail
+            .len()
+            .checked_sub(17)
+            .and_then(|at| tail.split_at_checked(at))
+            .and_then(|(name, rest)| {
+                let (zero, uid) = rest.split_first()?;
+                let u = by_id.get(&UserId::from_key_bytes(uid)?)?;
+                Some(*zero == 0 && fold(&u.shown_name()).as_bytes() == name)
+            })
+            .unwrap_or(false);
+        if !ok {
+            bad(format!("{slug}: stale common-name index entry"));
+        }
+    }
     // Groups and their indexes.
     let groups: Vec<(Key, Group)> = all(s, &keys::groups(id))?;
     *counts.entry("groups").or_default() += groups.len();

@@ -244,6 +244,20 @@ impl RightSet {
         }
     }
 
+    /// This set with each area of `to` defined exactly as `from` is (its Read, Write and
+    /// Execute, allowed, denied or undefined). LDAP judges users, groups and tenants by the
+    /// Directory area this way.
+    #[must_use]
+    pub fn with_areas_as(self, from: Area, to: &[Area]) -> RightSet {
+        let mut out = self;
+        for &a in to {
+            for r in Right::ALL {
+                out.set(a, r, self.get(from, r));
+            }
+        }
+        out
+    }
+
     /// The rights this set actually grants (allowed and not denied), as a set of Allows.
     #[must_use]
     pub fn granted(self) -> RightSet {
@@ -417,6 +431,15 @@ mod tests {
             let denied = a.get(area, right) == Some(Permission::Deny) || b.get(area, right) == Some(Permission::Deny);
             let allowed = a.get(area, right) == Some(Permission::Allow) || b.get(area, right) == Some(Permission::Allow);
             prop_assert_eq!(u.grants(area, right), allowed && !denied);
+        }
+
+        #[test]
+        fn remapped_areas_follow_their_source(a in arb_rightset(),
+                                              right in proptest::sample::select(Right::ALL.to_vec())) {
+            let m = a.with_areas_as(Area::Directory, &[Area::Users, Area::Groups]);
+            prop_assert_eq!(m.grants(Area::Users, right), a.grants(Area::Directory, right));
+            prop_assert_eq!(m.grants(Area::Groups, right), a.grants(Area::Directory, right));
+            prop_assert_eq!(m.grants(Area::Audit, right), a.grants(Area::Audit, right));
         }
 
         #[test]

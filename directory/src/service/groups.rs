@@ -145,6 +145,15 @@ impl<'a> Groups<'a> {
         })
     }
 
+    /// The group with POSIX gidNumber `n` (Groups:Read).
+    pub fn by_gid(&self, actor: &Actor, tenant: TenantId, n: u32) -> Result<Group, Error> {
+        self.dir.require(actor, tenant, Area::Groups, Right::Read)?;
+        self.dir.txn(|tx| {
+            let id = must::<Ptr<GroupId>>(tx, &keys::group_by_gid(tenant, n))?.id;
+            must(tx, &keys::group(tenant, id))
+        })
+    }
+
     /// A page of a tenant's groups in name order (Groups:Read).
     pub fn list(
         &self,

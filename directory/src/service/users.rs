@@ -134,6 +134,36 @@ impl<'a> Users<'a> {
         self.dir.txn(|tx| must(tx, &keys::user(tenant, id)))
     }
 
+    /// The users whose common name (display name, else given and family name, else username)
+    /// is `cn`, case-insensitively (Users:Read). Several users may share a name.
+    pub fn by_cn(&self, actor: &Actor, tenant: TenantId, cn: &str) -> Result<Vec<User>, Error> {
+        self.dir.require(actor, tenant, Area::Users, Right::Read)?;
+        let p = keys::users_by_cn(tenant, cn);
+        self.dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            let rows: Vec<(_, crate::store::codec::Unit)> =
+                tx.scan(&crate::store::KeyRange::prefix(&p), usize::MAX)?;
+            let mut out = Vec::new();
+            for (k, _) in rows {
+                let id = k
+                    .tail(&p)
+                    .and_then(UserId::from_key_bytes)
+                    .ok_or_else(|| Error::Corrupt("common-name index key".into()))?;
+                out.push(must(tx, &keys::user(tenant, id))?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The user with POSIX uidNumber `n` (Users:Read).
+    pub fn by_uid_number(&self, actor: &Actor, tenant: TenantId, n: u32) -> Result<User, Error> {
+        self.dir.require(actor, tenant, Area::Users, Right::Read)?;
+        self.dir.txn(|tx| {
+            let id = must::<Ptr<UserId>>(tx, &keys::user_by_uid(tenant, n))?.id;
+            must(tx, &keys::user(tenant, id))
+        })
+    }
+
     /// A page of a tenant's users in username order (Users:Read).
     pub fn list(
         &self,
@@ -230,6 +260,10 @@ impl<'a> Users<'a> {
                 u.custom = c.clone();
             }
             u.updated_at = tx.now();
+            if fold(&u.shown_name()) != fold(&before.shown_name()) {
+                tx.delete(keys::user_by_cn(tenant, &before.shown_name(), id));
+                tx.touch(keys::user_by_cn(tenant, &u.shown_name(), id))?;
+            }
             tx.put(keys::user(tenant, id), &u)?;
             dir.record_change(
                 tx,
@@ -312,6 +346,7 @@ impl<'a> Users<'a> {
         dir.txn(|tx| {
             let u: User = must(tx, &keys::user(tenant, id))?;
             tx.delete(keys::user_by_name(tenant, &u.username));
+            tx.delete(keys::user_by_cn(tenant, &u.shown_name(), id));
             if let Some(e) = &u.email {
                 tx.delete(keys::user_by_email(tenant, e));
             }
@@ -447,6 +482,7 @@ fn insert_user(
         created_at: now,
         updated_at: now,
     };
+    tx.touch(keys::user_by_cn(tenant, &u.shown_name(), id))?;
     tx.put(keys::user(tenant, id), &u)?;
     Ok(u)
 }

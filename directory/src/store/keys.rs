@@ -60,6 +60,7 @@ pub(crate) mod table {
     pub(crate) const USER_NAME: u8 = 0x11;
     pub(crate) const USER_EMAIL: u8 = 0x12;
     pub(crate) const USER_UID: u8 = 0x13;
+    pub(crate) const USER_CN: u8 = 0x14;
     pub(crate) const GROUP: u8 = 0x20;
     pub(crate) const GROUP_NAME: u8 = 0x21;
     pub(crate) const GROUP_GID: u8 = 0x22;
@@ -281,6 +282,18 @@ pub(crate) fn user_by_email(tenant: TenantId, email: &str) -> Key {
 }
 pub(crate) fn user_by_uid(tenant: TenantId, uid: u32) -> Key {
     Key(key(t(tenant), table::USER_UID, &[&uid.to_be_bytes()]))
+}
+
+/// The (non-unique) index of users by common name: `fold(cn) ‖ 0x00 ‖ user id`.
+pub(crate) fn user_by_cn(tenant: TenantId, cn: &str, id: UserId) -> Key {
+    Key(key(
+        t(tenant),
+        table::USER_CN,
+        &[fold(cn).as_bytes(), &[0], id.key_bytes()],
+    ))
+}
+pub(crate) fn users_by_cn(tenant: TenantId, cn: &str) -> Prefix {
+    Prefix(key(t(tenant), table::USER_CN, &[fold(cn).as_bytes(), &[0]]))
 }
 
 // ---- groups and membership ----

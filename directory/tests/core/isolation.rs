@@ -288,6 +288,9 @@ impl Calls {
 /// battery below calls each of them (checked by `the_battery_calls_every_covered_operation`),
 /// and `every_public_operation_is_covered` checks this list against the service sources.
 const COVERED: &[&str] = &[
+    "users::by_cn",
+    "users::by_uid_number",
+    "groups::by_gid",
     "tenants::resolve",
     "tokens::create",
     "tokens::list",
@@ -398,6 +401,9 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     c.op("users::by_username", u.by_username(a, t.tenant, "alice"));
     c.op("users::by_username", u.by_username(a, t.tenant, "ALICE"));
     c.op("users::by_email", u.by_email(a, t.tenant, EMAIL));
+    c.op("users::by_cn", u.by_cn(a, t.tenant, "alice"));
+    c.op("users::by_uid_number", u.by_uid_number(a, t.tenant, 10_000));
+    c.op("groups::by_gid", g.by_gid(a, t.tenant, 10_001));
     c.op("users::list", u.list(a, t.tenant, &q));
     c.op(
         "users::list",

@@ -541,3 +541,132 @@ fn group_attributes_and_delete() {
     assert_eq!(names, ["staff"]);
     integrity_ok(&tree);
 }
+
+#[test]
+fn lookups_by_common_name_and_posix_numbers() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let u = d
+        .users()
+        .create(
+            &sys(),
+            c,
+            NewUser {
+                given_name: Some("Ada".into()),
+                family_name: Some("Lovelace".into()),
+                posix: Some(NewPosix::default()),
+                ..new_user("ada")
+            },
+        )
+        .unwrap();
+    d.users()
+        .create(
+            &sys(),
+            c,
+            NewUser {
+                display_name: Some("Ada Lovelace".into()),
+                ..new_user("ada2")
+            },
+        )
+        .unwrap();
+    let names = |cn: &str| {
+        let mut v: Vec<String> = d
+            .users()
+            .by_cn(&sys(), c, cn)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("ADA LOVELACE"), ["ada", "ada2"]);
+    d.users()
+        .update(
+            &sys(),
+            c,
+            u.id,
+            UserPatch {
+                display_name: Some(Some("Countess".into())),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(names("ada lovelace"), ["ada2"]);
+    assert_eq!(names("countess"), ["ada"]);
+    let uid = u.posix.unwrap().uid_number;
+    assert_eq!(d.users().by_uid_number(&sys(), c, uid).unwrap().id, u.id);
+    assert_eq!(
+        d.users().by_uid_number(&sys(), c, 4242),
+        Err(Error::NotFound)
+    );
+    let g = d.groups().create(&sys(), c, new_group("staff")).unwrap();
+    assert_eq!(d.groups().by_gid(&sys(), c, g.gid_number).unwrap().id, g.id);
+    d.users().delete(&sys(), c, u.id).unwrap();
+    assert!(names("countess").is_empty());
+    integrity_ok(&tree);
+}
+
+#[test]
+fn over_ldap_the_directory_right_decides() {
+    use tessera_directory::{Actor, Protocol};
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let svc = tree.user_with_role(&tree.contoso, "svc-ldap", "Directory Reader", &tree.contoso);
+    let admin_surface = Actor::user(c, svc.id, None, Protocol::Admin);
+    let ldap = Actor::user(c, svc.id, None, Protocol::Ldap);
+    // Directory Reader gives nothing on the admin surfaces…
+    assert_eq!(
+        d.users().list(&admin_surface, c, &ListQuery::default()),
+        Err(Error::NotFound)
+    );
+    // …and reads tenants, users and groups over LDAP, without writing.
+    assert!(d.users().list(&ldap, c, &ListQuery::default()).is_ok());
+    assert!(d.groups().list(&ldap, c, &ListQuery::default()).is_ok());
+    assert_eq!(d.tenants().get(&ldap, c).unwrap().id, c);
+    assert_eq!(
+        d.users().create(&ldap, c, new_user("x")),
+        Err(Error::Forbidden)
+    );
+    // A User Administrator manages users on the admin surfaces, but over LDAP only the
+    // Directory area counts: reading there needs Directory:Read.
+    let uadmin = tree.user_with_role(&tree.contoso, "uadmin", "User Administrator", &tree.contoso);
+    assert!(d
+        .users()
+        .list(
+            &Actor::user(c, uadmin.id, None, Protocol::Admin),
+            c,
+            &ListQuery::default()
+        )
+        .is_ok());
+    assert_eq!(
+        d.users().list(
+            &Actor::user(c, uadmin.id, None, Protocol::Ldap),
+            c,
+            &ListQuery::default()
+        ),
+        Err(Error::NotFound)
+    );
+    // Directory Writer writes over LDAP.
+    let writer = tree.user_with_role(
+        &tree.contoso,
+        "svc-writer",
+        "Directory Writer",
+        &tree.contoso,
+    );
+    d.users()
+        .create(
+            &Actor::user(c, writer.id, None, Protocol::Ldap),
+            c,
+            new_user("made-over-ldap"),
+        )
+        .unwrap();
+    // Nothing of fabrikam, whatever the protocol.
+    assert_eq!(
+        d.users()
+            .list(&ldap, tree.fabrikam.id, &ListQuery::default()),
+        Err(Error::NotFound)
+    );
+}
