@@ -25,12 +25,30 @@ impl SharedSecret {
         SharedSecret(s.into())
     }
 
-    /// The secret itself, for the RADIUS frontend.
+    /// The text inside: the secret as given on input; in records read from the store, its
+    /// sealed form (the RADIUS frontend gets the secret from
+    /// [`crate::Applications::radius_secret`]).
     pub fn expose(&self) -> &str {
         &self.0
     }
 
+    /// The prefix of a secret as stored: sealed under the master key (see
+    /// `service::applications`), never the secret itself.
+    pub(crate) const SEALED: &'static str = "$sealed$v1$";
+
+    /// Whether this is the stored, sealed form.
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.0.starts_with(Self::SEALED)
+    }
+
     fn validate(&self) -> Result<(), Error> {
+        if self.is_sealed() {
+            // The stored form, handed back unchanged (an update that keeps the secret).
+            return Ok(());
+        }
+        if self.0.starts_with("$sealed$") {
+            return Err(validate::invalid("secret", "must not start with $sealed$"));
+        }
         if self.0.chars().count() < Self::MIN_LEN || self.0.len() > 128 {
             return Err(validate::invalid(
                 "secret",

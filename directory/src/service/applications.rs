@@ -7,6 +7,7 @@ use super::{must, tenant_in};
 use crate::actor::Actor;
 use crate::audit::{summary, Change};
 use crate::error::Error;
+use crate::model::SharedSecret;
 use crate::model::{
     AppId, AppKind, Application, ApplicationPatch, Group, GroupId, NewApplication, TenantId, User,
     UserId,
@@ -16,12 +17,57 @@ use crate::store::records::Ptr;
 use crate::store::txn::Txn;
 use crate::store::KeyRange;
 use crate::Directory;
+use base64::Engine;
 use tessera_policy::{Area, Right};
 
 /// Applications. Obtain with [`Directory::applications`].
 #[derive(Debug, Clone, Copy)]
 pub struct Applications<'a> {
     dir: &'a Directory,
+}
+
+/// What a sealed RADIUS secret is bound to: its tenant and application.
+fn secret_aad(tenant: TenantId, app: AppId) -> Vec<u8> {
+    let mut v = b"radius-secret:".to_vec();
+    v.extend_from_slice(tenant.key_bytes());
+    v.extend_from_slice(app.key_bytes());
+    v
+}
+
+/// The settings as stored: a RADIUS secret given in the clear is sealed under the master key;
+/// one already sealed (an update that keeps it) stays as it is.
+fn sealed(
+    dir: &Directory,
+    tenant: TenantId,
+    app: AppId,
+    kind: &AppKind,
+    stored: Option<&AppKind>,
+) -> Result<AppKind, Error> {
+    let mut kind = kind.clone();
+    if let AppKind::Radius(c) = &mut kind {
+        if c.secret.is_sealed() {
+            // Only this application's own stored secret may come back sealed.
+            let same = matches!(stored, Some(AppKind::Radius(old)) if old.secret == c.secret);
+            if !same {
+                return Err(crate::model::validate::invalid(
+                    "secret",
+                    "give the secret itself, or leave the stored one unchanged",
+                ));
+            }
+        } else {
+            let s = dir.master_key().seal(
+                dir.ids(),
+                &secret_aad(tenant, app),
+                c.secret.expose().as_bytes(),
+            )?;
+            c.secret = SharedSecret::new(format!(
+                "{}{}",
+                SharedSecret::SEALED,
+                base64::engine::general_purpose::STANDARD.encode(s)
+            ));
+        }
+    }
+    Ok(kind)
 }
 
 fn entity_id(a: &AppKind) -> Option<&str> {
@@ -77,7 +123,7 @@ impl<'a> Applications<'a> {
                 id,
                 tenant,
                 name: new.name.clone(),
-                kind: new.kind.clone(),
+                kind: sealed(dir, tenant, id, &new.kind, None)?,
                 bound_groups: new.bound_groups.clone(),
                 created_at: now,
                 updated_at: now,
@@ -173,7 +219,7 @@ impl<'a> Applications<'a> {
                         "an application's kind cannot change",
                     ));
                 }
-                app.kind = k.clone();
+                app.kind = sealed(dir, tenant, id, k, Some(&before.kind))?;
             }
             NewApplication {
                 name: app.name.clone(),
@@ -305,6 +351,36 @@ impl<'a> Applications<'a> {
             record_binding(dir, tx, actor, &actor_name, &app, &g, bind)?;
             Ok(app)
         })
+    }
+
+    /// The shared secret of a RADIUS client, opened: for the RADIUS frontend, which acts as the
+    /// installation (the system actor) — nobody else reads a secret back.
+    pub fn radius_secret(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        id: AppId,
+    ) -> Result<SharedSecret, Error> {
+        if !actor.is_system() {
+            return Err(Error::Forbidden);
+        }
+        let dir = self.dir;
+        let app: Application = dir.txn(|tx| must(tx, &keys::app(tenant, id)))?;
+        let AppKind::Radius(c) = &app.kind else {
+            return Err(Error::NotFound);
+        };
+        let sealed = c
+            .secret
+            .expose()
+            .strip_prefix(SharedSecret::SEALED)
+            .ok_or_else(|| Error::Corrupt("a RADIUS secret stored unsealed".into()))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| Error::Corrupt("a sealed RADIUS secret is not base64".into()))?;
+        let plain = dir.master_key().open(&secret_aad(tenant, id), &bytes)?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| Error::Corrupt("a RADIUS secret is not text".into()))?;
+        Ok(SharedSecret::new(text))
     }
 
     /// Whether a user may use an application: a member, directly or through nested groups, of

@@ -231,3 +231,89 @@ fn only_members_of_bound_groups_may_use_an_application() {
         .bound_groups
         .is_empty());
 }
+
+#[test]
+fn radius_secrets_are_sealed_at_rest_and_read_back_by_the_installation_only() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let ap = d
+        .applications()
+        .create(&sys(), c, radius("ap", "0123456789abcdef"))
+        .unwrap();
+    let AppKind::Radius(stored) = &ap.kind else {
+        panic!("{ap:?}")
+    };
+    assert!(stored.secret.expose().starts_with("$sealed$v1$"));
+    assert!(!stored.secret.expose().contains("0123456789abcdef"));
+    assert_eq!(
+        d.applications()
+            .radius_secret(&sys(), c, ap.id)
+            .unwrap()
+            .expose(),
+        "0123456789abcdef"
+    );
+    let admin = tree.user_with_role(
+        &tree.contoso,
+        "admin",
+        "Application Administrator",
+        &tree.contoso,
+    );
+    assert_eq!(
+        d.applications()
+            .radius_secret(&crate::fixtures::as_user(&admin), c, ap.id)
+            .map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    // An update that hands the stored form back keeps the secret; a new one is sealed anew.
+    let renamed = d
+        .applications()
+        .update(
+            &sys(),
+            c,
+            ap.id,
+            ApplicationPatch {
+                kind: Some(ap.kind.clone()),
+                name: Some("ap2".into()),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        d.applications()
+            .radius_secret(&sys(), c, renamed.id)
+            .unwrap()
+            .expose(),
+        "0123456789abcdef"
+    );
+    let mut fresh = ap.kind.clone();
+    if let AppKind::Radius(r) = &mut fresh {
+        r.secret = SharedSecret::new("fedcba9876543210-new");
+    }
+    d.applications()
+        .update(
+            &sys(),
+            c,
+            ap.id,
+            ApplicationPatch {
+                kind: Some(fresh),
+                name: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        d.applications()
+            .radius_secret(&sys(), c, ap.id)
+            .unwrap()
+            .expose(),
+        "fedcba9876543210-new"
+    );
+    // Input that looks sealed is refused.
+    assert!(matches!(
+        d.applications()
+            .create(&sys(), c, radius("fake", "$sealed$v1$AAAA")),
+        Err(Error::Invalid {
+            field: "secret",
+            ..
+        })
+    ));
+}

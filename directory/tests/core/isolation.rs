@@ -288,6 +288,7 @@ impl Calls {
 /// battery below calls each of them (checked by `the_battery_calls_every_covered_operation`),
 /// and `every_public_operation_is_covered` checks this list against the service sources.
 const COVERED: &[&str] = &[
+    "applications::radius_secret",
     "users::by_cn",
     "users::by_uid_number",
     "groups::by_gid",
@@ -367,7 +368,12 @@ const COVERED: &[&str] = &[
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
 /// `tenant_wide_operations_show_nothing_hidden` instead of the battery.
-const UNTARGETED: &[&str] = &["tenants::bootstrap", "tenants::list", "tokens::create"];
+const UNTARGETED: &[&str] = &[
+    "tenants::bootstrap",
+    "tenants::list",
+    "tokens::create",
+    "applications::radius_secret",
+];
 
 /// Calls every targeted operation against `t`'s objects as `a`: reads and listings first, then
 /// changes and creations, deletions last (so that a leak in one call cannot mask another).
@@ -880,6 +886,17 @@ fn tenant_wide_operations_show_nothing_hidden() {
     // Bootstrap is the installation's, refused to every user before it looks at anything.
     let root = new_tenant("takeover", TenantKind::Distributor);
     assert_eq!(t.bootstrap(&w.contoso.actor(), root), Err(Error::Forbidden));
+    // Secrets are read back by the installation only (the RADIUS frontend), never by a user.
+    assert_eq!(
+        d.applications()
+            .radius_secret(
+                &w.contoso.actor(),
+                w.contoso.tenant.id,
+                w.contoso.target().app
+            )
+            .map(|_| ()),
+        Err(Error::Forbidden)
+    );
     // A personal token is always the actor's own, and only from a session.
     let pat = tessera_directory::model::NewToken {
         name: "probe".into(),
