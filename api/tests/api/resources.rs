@@ -853,15 +853,24 @@ async fn applications_round_trip_without_showing_secrets() {
     let patched = r.ok(200);
     assert!(!r.text().contains(SECRET));
     assert_eq!(patched["settings"]["addresses"], json!(["203.0.113.0/24"]));
+    // The secret survived the patch (sealed at rest, opened only by the installation).
     let stored = api
         .dir()
         .applications()
         .by_name(&sys(), api.contoso.id, "office-ap")
         .unwrap();
-    match stored.kind {
-        AppKind::Radius(c) => assert_eq!(c.secret.expose(), SECRET),
+    match &stored.kind {
+        AppKind::Radius(c) => assert!(!c.secret.expose().contains(SECRET)),
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        api.dir()
+            .applications()
+            .radius_secret(&sys(), api.contoso.id, stored.id)
+            .unwrap()
+            .expose(),
+        SECRET
+    );
     api.call(
         "PATCH",
         "/api/v1/tenants/contoso/applications/office-ap",
