@@ -45,6 +45,38 @@ lint: toolchain
 bench: deps
 	$(CARGO) bench --locked -p tessera-directory
 
+## make bench-ldap: Tessera against a private slapd with the same users and the same LDAP
+## workloads, one side-by-side table with the targets (bench/ldap/run.sh; its BENCH_* variables
+## set sizes and counts). Installs slapd and ldap-utils without starting the system slapd. Not
+## part of `make test`.
+# Debian packages `make bench-ldap` needs besides DEB_PACKAGES (slapd ships the argon2 module).
+BENCH_LDAP_PACKAGES := slapd ldap-utils
+
+.PHONY: bench-ldap
+bench-ldap: deps
+	@missing=""; for p in $(BENCH_LDAP_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing (the system slapd is kept stopped: the bench runs its own)"; \
+	  guard=""; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
+	    $(SUDO) chmod 755 /usr/sbin/policy-rc.d && guard=1; \
+	  fi; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  rc=$$?; \
+	  if [ -n "$$guard" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+	  if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now slapd >/dev/null 2>&1 || true; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	fi
+	$(CARGO) build --release --locked -p ldapbench
+	@if $(CARGO) build --release --locked -p tessera; then built=ok; else built=failed; \
+	  echo "warning: tessera did not build: its half of the bench is reported as not available" >&2; \
+	fi; \
+	BENCH_TESSERA_BUILD=$$built bash bench/ldap/run.sh
+
 ## make deny: licenses, advisories and sources of every dependency (installs cargo-deny).
 deny: toolchain
 	@command -v cargo-deny >/dev/null || $(CARGO) install --locked cargo-deny

@@ -20,6 +20,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Admin API settings.
     pub api: ApiSettings,
+    /// The LDAP frontend.
+    pub ldap: LdapSettings,
     /// The password-hashing pool.
     pub hashing: HashingConfig,
     /// Logging.
@@ -53,6 +55,76 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
 }
 
+/// When a simple bind may carry a password over a connection without TLS. Written
+/// `"loopback"`, `"always"` or `"never"`; `true` and `false` are read as always and never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AllowPlainBinds {
+    /// Only from loopback addresses.
+    #[default]
+    Loopback,
+    /// From anywhere (a trusted network, or TLS terminated in front).
+    Always,
+    /// Never: LDAPS or StartTLS first.
+    Never,
+}
+
+impl<'de> Deserialize<'de> for AllowPlainBinds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(true) => Ok(AllowPlainBinds::Always),
+            Raw::Flag(false) => Ok(AllowPlainBinds::Never),
+            Raw::Name(n) => match n.as_str() {
+                "loopback" => Ok(AllowPlainBinds::Loopback),
+                "always" => Ok(AllowPlainBinds::Always),
+                "never" => Ok(AllowPlainBinds::Never),
+                _ => Err(serde::de::Error::custom(format!(
+                    "{n:?} is not one of \"loopback\", \"always\", \"never\" (or true / false)"
+                ))),
+            },
+        }
+    }
+}
+
+/// The LDAP frontend: a plain listener that offers StartTLS, an LDAPS listener, the DIT
+/// suffix and the limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapSettings {
+    /// Serve LDAP at all.
+    pub enabled: bool,
+    /// The plain LDAP listener (StartTLS offered).
+    pub listen: SocketAddr,
+    /// The LDAPS listener (TLS from the first byte).
+    pub ldaps_listen: SocketAddr,
+    /// The DIT suffix: tenants are `o=<slug>,<suffix>`.
+    pub suffix: String,
+    /// When simple binds may send a password without TLS.
+    pub allow_plain_binds: AllowPlainBinds,
+    /// The most entries a search returns (0: no limit).
+    pub size_limit: u32,
+    /// The longest a search may run, in seconds (0: no limit).
+    pub time_limit_secs: u32,
+    /// The largest request accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// LDAP connections served at once, over both listeners.
+    pub max_connections: usize,
+    /// LDAP connections one source address may hold at once.
+    pub max_connections_per_source: usize,
+    /// Connections idle this long are closed, in seconds (0: never).
+    pub idle_timeout_secs: u64,
+    /// The certificate chain (PEM) for LDAPS and StartTLS; unset: the admin API's.
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
 /// The password-hashing pool.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -80,6 +152,7 @@ impl Default for Config {
             master_key_file: PathBuf::from("tessera-master.key"),
             http: HttpConfig::default(),
             api: ApiSettings::default(),
+            ldap: LdapSettings::default(),
             hashing: HashingConfig::default(),
             log: LogConfig::default(),
         }
@@ -107,6 +180,48 @@ impl Default for ApiSettings {
     }
 }
 
+impl Default for LdapSettings {
+    fn default() -> Self {
+        let lib = tessera_ldap::LdapConfig::default();
+        LdapSettings {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 3389)),
+            ldaps_listen: SocketAddr::from(([127, 0, 0, 1], 3636)),
+            suffix: lib.suffix,
+            allow_plain_binds: AllowPlainBinds::Loopback,
+            size_limit: lib.size_limit,
+            time_limit_secs: lib.time_limit_secs,
+            max_message_bytes: lib.max_message_bytes,
+            max_connections: lib.max_connections,
+            max_connections_per_source: lib.max_connections_per_source,
+            idle_timeout_secs: lib.idle_timeout_secs,
+            cert_file: None,
+            key_file: None,
+        }
+    }
+}
+
+impl LdapSettings {
+    /// The frontend's configuration.
+    pub fn frontend(&self) -> tessera_ldap::LdapConfig {
+        tessera_ldap::LdapConfig {
+            suffix: self.suffix.clone(),
+            plain_binds: match self.allow_plain_binds {
+                AllowPlainBinds::Loopback => tessera_ldap::PlainBinds::Loopback,
+                AllowPlainBinds::Always => tessera_ldap::PlainBinds::Always,
+                AllowPlainBinds::Never => tessera_ldap::PlainBinds::Never,
+            },
+            size_limit: self.size_limit,
+            time_limit_secs: self.time_limit_secs,
+            max_message_bytes: self.max_message_bytes,
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            idle_timeout_secs: self.idle_timeout_secs,
+            ..tessera_ldap::LdapConfig::default()
+        }
+    }
+}
+
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
@@ -116,12 +231,14 @@ impl Default for LogConfig {
 }
 
 /// The environment variables read on top of the file, and what they set.
-pub const ENVIRONMENT: [(&str, &str); 6] = [
+pub const ENVIRONMENT: [(&str, &str); 8] = [
     ("TESSERA_DATA_DIR", "data_dir"),
     ("TESSERA_MASTER_KEY_FILE", "master_key_file"),
     ("TESSERA_HTTP_LISTEN", "http.listen"),
     ("TESSERA_HTTP_CERT_FILE", "http.cert_file"),
     ("TESSERA_HTTP_KEY_FILE", "http.key_file"),
+    ("TESSERA_LDAP_LISTEN", "ldap.listen"),
+    ("TESSERA_LDAPS_LISTEN", "ldap.ldaps_listen"),
     ("TESSERA_LOG", "log.level"),
 ];
 
@@ -173,6 +290,16 @@ impl Config {
         if let Some(v) = get("TESSERA_HTTP_KEY_FILE") {
             self.http.key_file = Some(v.into());
         }
+        if let Some(v) = get("TESSERA_LDAP_LISTEN") {
+            self.ldap.listen = v
+                .parse()
+                .with_context(|| format!("TESSERA_LDAP_LISTEN={v}"))?;
+        }
+        if let Some(v) = get("TESSERA_LDAPS_LISTEN") {
+            self.ldap.ldaps_listen = v
+                .parse()
+                .with_context(|| format!("TESSERA_LDAPS_LISTEN={v}"))?;
+        }
         if let Some(v) = get("TESSERA_LOG") {
             self.log.level = v;
         }
@@ -193,6 +320,16 @@ impl Config {
         if !(1024..=16 * 1024 * 1024).contains(&self.api.max_body_bytes) {
             bail!("api.max_body_bytes must be between 1 KiB and 16 MiB");
         }
+        if self.ldap.cert_file.is_some() != self.ldap.key_file.is_some() {
+            bail!("ldap.cert_file and ldap.key_file go together");
+        }
+        if self.ldap.enabled && self.ldap.listen == self.ldap.ldaps_listen {
+            bail!("ldap.listen and ldap.ldaps_listen must differ");
+        }
+        self.ldap
+            .frontend()
+            .check()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 
@@ -213,6 +350,33 @@ impl Config {
             (Some(c), Some(k)) => (c.clone(), k.clone()),
             _ => self.generated_tls_paths(),
         }
+    }
+
+    /// The certificate and key of the LDAP listeners: their own when configured, else the admin
+    /// API's.
+    pub fn ldap_tls_paths(&self) -> (PathBuf, PathBuf) {
+        match (&self.ldap.cert_file, &self.ldap.key_file) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => self.tls_paths(),
+        }
+    }
+
+    /// Where the LDAP listeners bind. Left at their defaults while the admin API listens on
+    /// port 0 (tests, `serve --listen 127.0.0.1:0`), they take free ports too, so several
+    /// servers can run side by side; configured addresses are used as they are.
+    pub fn ldap_addresses(&self) -> (SocketAddr, SocketAddr) {
+        let defaults = LdapSettings::default();
+        let follow = |configured: SocketAddr, default: SocketAddr| {
+            if self.http.listen.port() == 0 && configured == default {
+                SocketAddr::new(configured.ip(), 0)
+            } else {
+                configured
+            }
+        };
+        (
+            follow(self.ldap.listen, defaults.listen),
+            follow(self.ldap.ldaps_listen, defaults.ldaps_listen),
+        )
     }
 
     /// The hashing pool configuration for the directory.
@@ -307,6 +471,12 @@ mod tests {
         };
         assert_eq!(all.http.listen, defaults.http.listen);
         assert_eq!(all.api, defaults.api);
+        let ldap = LdapSettings {
+            cert_file: None,
+            key_file: None,
+            ..all.ldap.clone()
+        };
+        assert_eq!(ldap, defaults.ldap);
         assert_eq!(all.hashing, defaults.hashing);
         assert_eq!(all.log, defaults.log);
     }
@@ -332,6 +502,26 @@ mod tests {
             "cert without key"
         );
         assert!(Config::from_toml("[api]\nsession_ttl_secs = 5").is_err());
+        assert!(Config::from_toml("[ldap]\nsuffix = \"dc=a,,\"").is_err());
+        assert!(Config::from_toml("[ldap]\nallow_plain_binds = \"sometimes\"").is_err());
+        assert!(Config::from_toml("[ldap]\ncert_file = \"a.pem\"").is_err());
+        let flag = Config::from_toml("[ldap]\nallow_plain_binds = true").unwrap();
+        assert_eq!(flag.ldap.allow_plain_binds, AllowPlainBinds::Always);
+        let c =
+            Config::from_toml("[ldap]\nallow_plain_binds = \"never\"\nsize_limit = 10").unwrap();
+        assert_eq!(
+            c.ldap.frontend().plain_binds,
+            tessera_ldap::PlainBinds::Never
+        );
+        assert_eq!(c.ldap.frontend().size_limit, 10);
+        // LDAP follows the admin API onto free ports only from its defaults.
+        let mut t = Config::default();
+        assert_eq!(t.ldap_addresses().0.port(), 3389);
+        t.http.listen = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(t.ldap_addresses().0.port(), 0);
+        assert_eq!(t.ldap_addresses().1.port(), 0);
+        t.ldap.listen = "127.0.0.1:1389".parse().unwrap();
+        assert_eq!(t.ldap_addresses().0.port(), 1389);
         let mut bad = Config::default();
         assert!(bad
             .apply_env(|k| (k == "TESSERA_HTTP_LISTEN").then(|| "x".into()))

@@ -1,7 +1,7 @@
 //! The demo tenant tree that `tessera serve --demo` (what `make run` starts) and `tessera demo`
 //! seed into an empty store: a realistic MSP hierarchy with the same usernames in every
-//! customer (with different passwords), roles scoped the way MSPs use them, RADIUS clients and
-//! a SAML SP. Demo passwords follow one documented rule and are printed at start. It only calls
+//! customer (with different passwords), roles scoped the way MSPs use them, each customer's LDAP
+//! service open to its staff and its bind account, RADIUS clients and a SAML SP. Demo passwords follow one documented rule and are printed at start. It only calls
 //! the directory's public services.
 
 use anyhow::{Context, Result};
@@ -262,6 +262,22 @@ fn seed_customer(dir: &Directory, c: &Tenant) -> Result<Vec<DemoLogin>> {
     g.add_member(&sys, c.id, staff.id, Member::User(bob.id))?;
     g.add_member(&sys, c.id, wifi.id, Member::User(alice.id))?;
     g.add_member(&sys, c.id, admins.id, Member::User(bob.id))?;
+    // The tenant's LDAP service lets staff and the applications' bind accounts in (by default
+    // it lets nobody).
+    let bind_accounts = g.create(
+        &sys,
+        c.id,
+        NewGroup {
+            name: "service-accounts".into(),
+            description: Some("Applications' LDAP bind accounts".into()),
+            ..NewGroup::default()
+        },
+    )?;
+    g.add_member(&sys, c.id, bind_accounts.id, Member::User(svc.id))?;
+    let ldap = dir.applications().ldap_service(&sys, c.id)?;
+    for grp in [&staff, &bind_accounts] {
+        dir.applications().bind_group(&sys, c.id, ldap.id, grp.id)?;
+    }
     let role = dir.rbac().role_by_name(&sys, c.id, "User Administrator")?;
     dir.rbac().assign(
         &sys,

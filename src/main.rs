@@ -48,13 +48,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the server: the admin API over HTTPS.
+    /// Run the server: the admin API over HTTPS, and LDAP (StartTLS) and LDAPS.
     Serve {
         /// Seed the demo MSP tree first when the store is empty (an existing store is served
         /// as it is).
         #[arg(long)]
         demo: bool,
-        /// Listen here instead of the configured address.
+        /// The admin API listens here instead of the configured address (with port 0, LDAP
+        /// left at its default addresses takes free ports too).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
@@ -251,6 +252,23 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
                 cert.display()
             );
         }
+        if let (Some(ldap), Some(ldaps)) = (running.ldap, running.ldaps) {
+            let (ldap_cert, _) = cfg.ldap_tls_paths();
+            println!(
+                "  LDAP       ldap://{ldap}   (StartTLS; simple binds in the clear: {})",
+                match cfg.ldap.allow_plain_binds {
+                    tessera::config::AllowPlainBinds::Loopback => "loopback only",
+                    tessera::config::AllowPlainBinds::Always => "allowed",
+                    tessera::config::AllowPlainBinds::Never => "refused",
+                }
+            );
+            println!("  LDAPS      ldaps://{ldaps}");
+            println!(
+                "  LDAP base  {}   (certificate {})",
+                cfg.ldap.suffix,
+                ldap_cert.display()
+            );
+        }
         println!(
             "Try: curl --cacert {} {scheme}://{}/api/v1/openapi.json | head -c 300",
             cert.display(),
@@ -262,8 +280,14 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
             println!(
                 "Or the CLI: tessera login --tenant acme --user acme-admin   (password Demo-2026:5.2!; README \"Five minutes with the CLI\")"
             );
+            if let Some(ldap) = running.ldap {
+                let suffix = &cfg.ldap.suffix;
+                println!(
+                    "Or LDAP: ldapsearch -x -H ldap://{ldap} -D uid=svc-ldap,ou=Users,o=contoso,{suffix} -w 'Demo-2026:1.4!' -b o=contoso,{suffix} '(uid=alice)'"
+                );
+            }
         }
-        println!("Not yet served: LDAP, RADIUS and SAML (their own issues).");
+        println!("Not yet served: RADIUS and SAML (their own issues).");
         println!("Stop with Ctrl-C.");
         shutdown_signal().await;
         println!("Stopping…");

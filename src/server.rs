@@ -1,7 +1,9 @@
 //! Wiring the listeners: the HTTPS server of the admin API on rustls (a certificate from the
 //! configuration, or a self-signed one generated once for localhost), a cap on concurrent
-//! connections, and graceful shutdown. Like mini-redis's listener, `serve` takes an already
-//! bound socket and a shutdown signal, so tests bind port 0. It owns no API logic.
+//! connections, and graceful shutdown; beside it the LDAP frontend's two listeners (plain with
+//! StartTLS, and LDAPS) on the same certificate unless LDAP has its own, stopped by the same
+//! signal. Like mini-redis's listener, `serve` takes an already bound socket and a shutdown
+//! signal, so tests bind port 0. It owns no API or LDAP logic.
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
@@ -73,8 +75,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The TLS acceptor for a certificate chain and key in PEM files.
-pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
+/// The rustls server configuration for a certificate chain and key in PEM files.
+fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig> {
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut std::io::BufReader::new(
         std::fs::File::open(cert).with_context(|| format!("opening {}", cert.display()))?,
     ))
@@ -89,13 +91,25 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
     .with_context(|| format!("reading {}", key.display()))?
     .with_context(|| format!("{} holds no private key", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .context("the certificate and key do not match")?;
+        .context("the certificate and key do not match")
+}
+
+/// The TLS acceptor of the admin API (HTTP/2 and HTTP/1.1 by ALPN) for a certificate chain
+/// and key in PEM files.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
+    let mut config = server_config(cert, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The TLS acceptor of the LDAP listeners (no ALPN: LDAP clients offer none, and one that
+/// offered an unknown protocol must not be refused for it).
+pub fn ldap_tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
+    Ok(TlsAcceptor::from(Arc::new(server_config(cert, key)?)))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, over TLS when `tls` is given, with at
@@ -171,27 +185,69 @@ pub async fn serve(
     Ok(())
 }
 
-/// A running admin server (for `tessera serve` and the end-to-end tests).
+/// A running server (for `tessera serve` and the end-to-end tests).
 #[derive(Debug)]
 pub struct Running {
-    /// Where it listens.
+    /// Where the admin API listens.
     pub addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Where plain LDAP (with StartTLS) listens, when LDAP is enabled.
+    pub ldap: Option<SocketAddr>,
+    /// Where LDAPS listens, when LDAP is enabled.
+    pub ldaps: Option<SocketAddr>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<()>>,
+    ldap_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets open requests finish, and waits.
-    pub async fn stop(mut self) -> Result<()> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        for t in self.ldap_tasks {
+            t.await.context("an LDAP listener failed")?;
         }
         self.task.await.context("the server task failed")?
     }
 }
 
-/// Binds `cfg.http.listen` (port 0 picks a free one) and serves the admin API of `dir` in the
-/// background.
+/// Completes when `stop` says so (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The LDAP listeners, bound, with what they serve.
+struct LdapListeners {
+    server: tessera_ldap::LdapServer,
+    tls: TlsAcceptor,
+    plain: TcpListener,
+    ldaps: TcpListener,
+}
+
+async fn bind_ldap(cfg: &Config, dir: &tessera_directory::Directory) -> Result<LdapListeners> {
+    let (cert, key) = match (&cfg.ldap.cert_file, &cfg.ldap.key_file) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => ensure_certificate(cfg)?,
+    };
+    let tls = ldap_tls_acceptor(&cert, &key)?;
+    let server = tessera_ldap::LdapServer::new(dir.clone(), cfg.ldap.frontend())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (plain_addr, ldaps_addr) = cfg.ldap_addresses();
+    let plain = TcpListener::bind(plain_addr)
+        .await
+        .with_context(|| format!("listening for LDAP on {plain_addr}"))?;
+    let ldaps = TcpListener::bind(ldaps_addr)
+        .await
+        .with_context(|| format!("listening for LDAPS on {ldaps_addr}"))?;
+    Ok(LdapListeners {
+        server,
+        tls,
+        plain,
+        ldaps,
+    })
+}
+
+/// Binds `cfg.http.listen` (port 0 picks a free one) and, when LDAP is enabled, its two
+/// listeners, and serves `dir` on them in the background.
 pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Running> {
     let tls = if cfg.http.plain_http {
         None
@@ -203,6 +259,11 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
         .await
         .with_context(|| format!("listening on {}", cfg.http.listen))?;
     let addr = listener.local_addr()?;
+    let ldap = if cfg.ldap.enabled {
+        Some(bind_ldap(cfg, &dir).await?)
+    } else {
+        None
+    };
     let app = tessera_api::router(
         dir,
         tessera_api::ApiConfig {
@@ -210,14 +271,30 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
             max_body_bytes: cfg.api.max_body_bytes,
         },
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, watch) = tokio::sync::watch::channel(false);
     let max = cfg.http.max_connections;
-    let task = tokio::spawn(serve(listener, tls, app, max, async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(serve(listener, tls, app, max, stopped(watch.clone())));
+    let (mut ldap_addr, mut ldaps_addr, mut ldap_tasks) = (None, None, Vec::new());
+    if let Some(l) = ldap {
+        ldap_addr = Some(l.plain.local_addr()?);
+        ldaps_addr = Some(l.ldaps.local_addr()?);
+        for (listener, security) in [
+            (l.plain, tessera_ldap::Security::StartTls(l.tls.clone())),
+            (l.ldaps, tessera_ldap::Security::Ldaps(l.tls.clone())),
+        ] {
+            let server = l.server.clone();
+            let watch = watch.clone();
+            ldap_tasks.push(tokio::spawn(async move {
+                server.serve(listener, security, stopped(watch)).await
+            }));
+        }
+    }
     Ok(Running {
         addr,
-        stop: Some(stop),
+        ldap: ldap_addr,
+        ldaps: ldaps_addr,
+        stop,
         task,
+        ldap_tasks,
     })
 }

@@ -647,7 +647,7 @@ fn an_auditor_reads_everything_and_changes_nothing() {
             &api.get(&auditor, "/tenants/contoso/groups").ok(200),
             "name"
         ),
-        ["admins", "staff", "wifi"]
+        ["admins", "service-accounts", "staff", "wifi"]
     );
     assert_eq!(
         names(
@@ -1205,7 +1205,7 @@ fn admin_mfa_enrols_at_the_first_login_then_asks_for_a_code() {
     let omar = session["token"].as_str().unwrap().to_string();
     assert_eq!(
         names(&api.get(&omar, "/tenants/contoso/groups").ok(200), "name"),
-        ["admins", "staff", "wifi"]
+        ["admins", "service-accounts", "staff", "wifi"]
     );
     assert_eq!(
         api.get(&admin, "/tenants/contoso/users/omar/credentials")
@@ -1531,7 +1531,7 @@ fn the_demo_seed_is_complete() {
     let counts = s.dir.check_integrity().unwrap().counts;
     assert_eq!(counts["tenants"], 8);
     assert_eq!(counts["users"], 18);
-    assert_eq!(counts["groups"], 12);
+    assert_eq!(counts["groups"], 16);
 
     // Admin MFA is off at the root (the demo's one policy), nothing else is set anywhere.
     for t in &tenants {
@@ -1642,11 +1642,21 @@ fn the_demo_seed_is_complete() {
             shape,
             [
                 ("admins".to_string(), v(&["bob"]), None),
+                ("service-accounts".to_string(), v(&["svc-ldap"]), None),
                 ("staff".to_string(), v(&["alice", "bob"]), None),
                 ("wifi".to_string(), v(&["alice"]), Some(42)),
             ],
             "{customer}"
         );
+        // The LDAP service lets staff and the bind account in.
+        let ldap = s.dir.applications().ldap_service(&sys, t.id).unwrap();
+        let mut bound: Vec<String> = ldap
+            .bound_groups
+            .iter()
+            .map(|id| groups.iter().find(|g| g.id == *id).unwrap().name.clone())
+            .collect();
+        bound.sort();
+        assert_eq!(bound, ["service-accounts", "staff"], "{customer}");
         // Roles given at the customer: Directory Reader to svc-ldap, User Administrator to
         // admins — and nothing else.
         let roles: BTreeMap<_, _> = s

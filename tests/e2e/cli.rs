@@ -76,7 +76,7 @@ fn demo_seeds_the_documented_tree_once() {
             .find(|l| l.trim_start().starts_with(customer))
             .unwrap();
         assert!(line.contains("users    4"), "{line}");
-        assert!(line.contains("groups   3"), "{line}");
+        assert!(line.contains("groups   4"), "{line}");
     }
     // contoso: LDAP service, Wi-Fi RADIUS client, SAML SP.
     assert!(lines

@@ -14,6 +14,10 @@ pub struct Server {
     pub api: String,
     /// The server's certificate (PEM), which clients trust.
     pub cert: PathBuf,
+    /// Plain LDAP (StartTLS offered) on loopback.
+    pub ldap: std::net::SocketAddr,
+    /// LDAPS on loopback.
+    pub ldaps: std::net::SocketAddr,
     /// The configuration it runs with.
     pub config: Config,
     /// The directory behind it (for checks the API does not offer).
@@ -86,6 +90,8 @@ impl Server {
         let (cert, _) = config.tls_paths();
         Server {
             api: format!("https://{}/api/v1", running.addr),
+            ldap: running.ldap.expect("LDAP is enabled by default"),
+            ldaps: running.ldaps.expect("LDAPS is enabled by default"),
             cert,
             config,
             dir,

@@ -1,0 +1,498 @@
+//! The load generator: N LDAP connections (the `ldap3` client) share a fixed number of
+//! operations of one workload, each timed; every answer is checked against the dataset (one
+//! entry with the asked uid, a group with exactly its members, a successful bind), so a fast
+//! wrong answer counts as an error, not as throughput. Bounded in operations and in time.
+
+use crate::clock::Stopwatch;
+use crate::data::{mix, Dataset};
+use anyhow::{bail, Context, Result};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What each operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Bound as the service account: a user by uid (random), subtree under `ou=Users`, with the
+    /// attributes a login or provisioning client asks for.
+    SearchUid,
+    /// Bound as the service account: a group with its members (random ordinary group).
+    SearchGroup,
+    /// Simple binds as different users in turn, each with its password: one argon2id
+    /// verification per bind (no user twice in a run).
+    BindArgon2,
+    /// Simple binds as the same user with the same password: the verified-credential path.
+    BindRepeat,
+}
+
+impl Workload {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::SearchUid => "search-uid",
+            Workload::SearchGroup => "search-group",
+            Workload::BindArgon2 => "bind-argon2",
+            Workload::BindRepeat => "bind-repeat",
+        }
+    }
+
+    fn binds_as_service(self) -> bool {
+        matches!(self, Workload::SearchUid | Workload::SearchGroup)
+    }
+}
+
+/// The attributes the uid search asks for (an SSSD/PAM-style login lookup).
+pub const USER_ATTRS: &[&str] = &[
+    "uid",
+    "cn",
+    "sn",
+    "givenName",
+    "displayName",
+    "mail",
+    "uidNumber",
+    "gidNumber",
+    "homeDirectory",
+    "loginShell",
+    "objectClass",
+];
+
+/// One run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `ldap://host:port`.
+    pub url: String,
+    /// What to do.
+    pub workload: Workload,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Operations in all, shared by the connections.
+    pub ops: usize,
+    /// The dataset the server holds.
+    pub data: Dataset,
+    /// The searches' bind DN and password.
+    pub bind_dn: String,
+    /// The searches' bind password.
+    pub bind_password: String,
+    /// bind-argon2: the first user (runs that must not repeat users, e.g. a warm-up and the
+    /// measured run, take disjoint ranges); bind-repeat: the user.
+    pub first_user: usize,
+    /// Seed of the random choices of users and groups.
+    pub seed: u64,
+    /// The uid search's filter; `{uid}` is replaced by the user's uid.
+    pub uid_filter: String,
+    /// One operation's time limit; a connection whose operation times out stops.
+    pub op_timeout: Duration,
+    /// The run's time limit: no new operation starts after it.
+    pub max_time: Duration,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The workload.
+    pub workload: Workload,
+    /// Connections used.
+    pub connections: usize,
+    /// Operations that succeeded with the expected answer.
+    pub ok: usize,
+    /// Operations that failed or answered wrongly.
+    pub errors: usize,
+    /// The first failure, for the report.
+    pub first_error: Option<String>,
+    /// The run stopped at its time limit before all operations ran (not an error: bounded
+    /// runs of slow workloads report the rate they reached).
+    pub time_limited: bool,
+    /// From the start signal to the last connection's end.
+    pub seconds: f64,
+    /// Successful operations per second.
+    pub ops_per_sec: f64,
+    /// Latency percentiles of successful operations, in microseconds.
+    pub p50_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Slowest.
+    pub max_us: u64,
+    /// The rate of every round, in order (this report is the median one).
+    pub round_rates: Vec<f64>,
+}
+
+impl Report {
+    /// One human line.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{:<12} conns {:>3}  ok {:>7}  errors {:>5}  {:>10.0} ops/s  p50 {}  p99 {}  p99.9 {}  max {}  ({:.2} s)",
+            self.workload.name(),
+            self.connections,
+            self.ok,
+            self.errors,
+            self.ops_per_sec,
+            ms(self.p50_us),
+            ms(self.p99_us),
+            ms(self.p999_us),
+            ms(self.max_us),
+            self.seconds
+        );
+        if self.round_rates.len() > 1 {
+            let r: Vec<String> = self.round_rates.iter().map(|x| format!("{x:.0}")).collect();
+            s.push_str(&format!("  [median of rounds: {} ops/s]", r.join(", ")));
+        }
+        if self.time_limited {
+            s.push_str("  [stopped at the time limit]");
+        }
+        if let Some(e) = &self.first_error {
+            s.push_str(&format!("\n  first error: {e}"));
+        }
+        s
+    }
+
+    /// One JSON object (a line for the script).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "workload": self.workload.name(),
+            "connections": self.connections,
+            "ok": self.ok,
+            "errors": self.errors,
+            "first_error": self.first_error,
+            "time_limited": self.time_limited,
+            "seconds": self.seconds,
+            "ops_per_sec": self.ops_per_sec,
+            "p50_us": self.p50_us,
+            "p99_us": self.p99_us,
+            "p999_us": self.p999_us,
+            "max_us": self.max_us,
+            "round_rates": self.round_rates,
+        })
+    }
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+/// Why one operation failed.
+enum OpError {
+    /// The server answered with a result code or a wrong answer: the connection goes on.
+    Answer(String),
+    /// The connection is unusable (I/O, protocol, time-out): it stops.
+    Connection(String),
+}
+
+impl From<LdapError> for OpError {
+    fn from(e: LdapError) -> Self {
+        match e {
+            LdapError::LdapResult { result } => OpError::Answer(result.to_string()),
+            other => OpError::Connection(other.to_string()),
+        }
+    }
+}
+
+/// What one connection measured.
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u32>,
+    errors: usize,
+    first_error: Option<String>,
+    time_limited: bool,
+}
+
+impl Tally {
+    fn error(&mut self, e: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(e);
+    }
+}
+
+/// Opens an LDAP connection (plain or ldaps) with a connect timeout.
+pub async fn connect(url: &str, timeout: Duration) -> Result<Ldap> {
+    let settings = LdapConnSettings::new().set_conn_timeout(timeout);
+    let (conn, ldap) = LdapConnAsync::with_settings(settings, url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    ldap3::drive!(conn);
+    Ok(ldap)
+}
+
+/// Checks the plan before any connection is made.
+fn check(plan: &Plan) -> Result<()> {
+    if plan.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
+    let d = &plan.data;
+    match plan.workload {
+        Workload::SearchUid | Workload::SearchGroup if d.users == 0 => {
+            bail!("--users must be at least 1")
+        }
+        Workload::BindArgon2 if plan.first_user + plan.ops > d.password_users => bail!(
+            "bind-argon2 would repeat users: --first-user {} + --ops {} > --password-users {} \
+             (a repeated user would hit the verified-credential cache, not argon2)",
+            plan.first_user,
+            plan.ops,
+            d.password_users
+        ),
+        Workload::BindRepeat if plan.first_user >= d.password_users => bail!(
+            "bind-repeat: user {} has no password (--password-users {})",
+            plan.first_user,
+            d.password_users
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Runs `plan` `rounds` times on the same connections and reports the round with the median
+/// rate (a noisy machine makes single short rounds wander). Every connection is connected (and
+/// bound) before the first round; each round releases them together.
+pub async fn run(plan: Plan, rounds: usize) -> Result<Report> {
+    check(&plan)?;
+    if rounds > 1 && plan.workload == Workload::BindArgon2 {
+        bail!("bind-argon2 runs once: another round would bind the same users again (cached)");
+    }
+    let mut live: Vec<Ldap> = Vec::with_capacity(plan.connections);
+    for _ in 0..plan.connections {
+        let mut ldap = connect(&plan.url, plan.op_timeout).await?;
+        if plan.workload.binds_as_service() {
+            ldap.simple_bind(&plan.bind_dn, &plan.bind_password)
+                .await
+                .and_then(|r| r.success())
+                .with_context(|| format!("binding as {}", plan.bind_dn))?;
+        }
+        live.push(ldap);
+    }
+    let mut reports = Vec::with_capacity(rounds.max(1));
+    for r in 0..rounds.max(1) {
+        let round = Plan {
+            seed: plan.seed.wrapping_add(r as u64 * 0x1000),
+            ..plan.clone()
+        };
+        let (report, still) = one_round(Arc::new(round), std::mem::take(&mut live)).await;
+        live = still;
+        reports.push(report);
+    }
+    for mut ldap in live {
+        let _ = ldap.unbind().await;
+    }
+    let rates: Vec<f64> = reports.iter().map(|r| r.ops_per_sec).collect();
+    reports.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
+    let mid = reports.len() / 2;
+    let mut chosen = reports.into_iter().nth(mid).context("no round ran")?;
+    chosen.round_rates = rates;
+    Ok(chosen)
+}
+
+/// One round on the given connections; returns the ones still usable.
+async fn one_round(plan: Arc<Plan>, connections: Vec<Ldap>) -> (Report, Vec<Ldap>) {
+    let start = Arc::new(tokio::sync::Barrier::new(connections.len() + 1));
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|ldap| {
+            let (plan, start, next) = (plan.clone(), start.clone(), next.clone());
+            tokio::spawn(async move { connection(ldap, &plan, &start, &next).await })
+        })
+        .collect();
+    start.wait().await;
+    let wall = Stopwatch::start();
+    let mut all = Vec::with_capacity(plan.ops);
+    let mut still = Vec::with_capacity(tasks.len());
+    let (mut errors, mut first_error, mut time_limited) = (0, None, false);
+    for t in tasks {
+        match t.await {
+            Ok((ldap, tally)) => {
+                still.extend(ldap);
+                all.extend(tally.latencies_us);
+                errors += tally.errors;
+                time_limited |= tally.time_limited;
+                if first_error.is_none() {
+                    first_error = tally.first_error;
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                first_error.get_or_insert(format!("a connection task failed: {e}"));
+            }
+        }
+    }
+    let seconds = wall.elapsed().as_secs_f64();
+    // Operations never run because every connection stopped are failures too.
+    let missing = plan.ops.saturating_sub(all.len() + errors);
+    if missing > 0 && !time_limited {
+        errors += missing;
+        first_error.get_or_insert(format!(
+            "{missing} operations not run (every connection stopped)"
+        ));
+    }
+    all.sort_unstable();
+    let at = |q: f64| -> u64 {
+        let i = ((all.len().saturating_sub(1)) as f64 * q).round() as usize;
+        all.get(i).copied().map_or(0, u64::from)
+    };
+    let report = Report {
+        workload: plan.workload,
+        connections: plan.connections,
+        ok: all.len(),
+        errors,
+        first_error,
+        time_limited,
+        seconds,
+        ops_per_sec: all.len() as f64 / seconds.max(1e-9),
+        p50_us: at(0.50),
+        p99_us: at(0.99),
+        p999_us: at(0.999),
+        max_us: all.last().copied().map_or(0, u64::from),
+        round_rates: Vec::new(),
+    };
+    (report, still)
+}
+
+/// One connection's loop: takes operation numbers until they run out or time is up.
+async fn connection(
+    mut ldap: Ldap,
+    plan: &Plan,
+    start: &tokio::sync::Barrier,
+    next: &AtomicUsize,
+) -> (Option<Ldap>, Tally) {
+    let mut tally = Tally::default();
+    let mut usable = true;
+    start.wait().await;
+    let clock = Stopwatch::start();
+    loop {
+        if clock.elapsed() > plan.max_time {
+            tally.time_limited = true;
+            break;
+        }
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        if k >= plan.ops {
+            break;
+        }
+        let sw = Stopwatch::start();
+        let done = tokio::time::timeout(plan.op_timeout, one(&mut ldap, plan, k)).await;
+        let took = sw.elapsed();
+        match done {
+            Ok(Ok(())) => tally
+                .latencies_us
+                .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX)),
+            Ok(Err(OpError::Answer(e))) => tally.error(e),
+            Ok(Err(OpError::Connection(e))) => {
+                tally.error(e);
+                usable = false;
+                break;
+            }
+            Err(_) => {
+                tally.error(format!("no answer within {:?}", plan.op_timeout));
+                usable = false;
+                break;
+            }
+        }
+    }
+    (usable.then_some(ldap), tally)
+}
+
+/// Finds `name`'s values in an entry, case-insensitively (servers may spell it differently).
+fn values<'a>(e: &'a SearchEntry, name: &str) -> &'a [String] {
+    e.attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map_or(&[], |(_, v)| v.as_slice())
+}
+
+/// Operation number `k` of the plan, with its answer checked.
+async fn one(ldap: &mut Ldap, plan: &Plan, k: usize) -> Result<(), OpError> {
+    let d = &plan.data;
+    let pick = mix(plan.seed ^ (k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+    match plan.workload {
+        Workload::SearchUid => {
+            let uid = Dataset::username((pick % d.users as u64) as usize);
+            let filter = plan.uid_filter.replace("{uid}", &uid);
+            let (entries, _) = ldap
+                .search(&d.users_base(), Scope::Subtree, &filter, USER_ATTRS)
+                .await?
+                .success()?;
+            let [entry] = <[_; 1]>::try_from(entries).map_err(|v: Vec<_>| {
+                OpError::Answer(format!("{filter}: {} entries, expected 1", v.len()))
+            })?;
+            let e = SearchEntry::construct(entry);
+            if !values(&e, "uid")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(&uid))
+                || values(&e, "uidNumber").is_empty()
+            {
+                return Err(OpError::Answer(format!(
+                    "{filter}: the entry {} lacks its uid or uidNumber",
+                    e.dn
+                )));
+            }
+            Ok(())
+        }
+        Workload::SearchGroup => {
+            let g = (pick % d.group_count() as u64) as usize;
+            let name = Dataset::group_name(g);
+            let filter = format!("(&(objectClass=groupOfNames)(cn={name}))");
+            let (entries, _) = ldap
+                .search(&d.groups_base(), Scope::Subtree, &filter, ["cn", "member"])
+                .await?
+                .success()?;
+            let [entry] = <[_; 1]>::try_from(entries).map_err(|v: Vec<_>| {
+                OpError::Answer(format!("{filter}: {} entries, expected 1", v.len()))
+            })?;
+            let e = SearchEntry::construct(entry);
+            let (got, want) = (values(&e, "member").len(), d.group_members(g).len());
+            if got != want {
+                return Err(OpError::Answer(format!(
+                    "{filter}: {got} members, expected {want}"
+                )));
+            }
+            Ok(())
+        }
+        Workload::BindArgon2 => {
+            let i = plan.first_user + k;
+            ldap.simple_bind(&d.user_dn(i), &Dataset::password(i))
+                .await?
+                .success()?;
+            Ok(())
+        }
+        Workload::BindRepeat => {
+            let i = plan.first_user;
+            ldap.simple_bind(&d.user_dn(i), &Dataset::password(i))
+                .await?
+                .success()?;
+            Ok(())
+        }
+    }
+}
+
+/// Waits until an LDAP server answers at `url` (an anonymous bind gets any LDAP answer). With
+/// `pid`, gives up as soon as that process has exited.
+pub async fn wait_ready(url: &str, limit: Duration, pid: Option<u32>) -> Result<()> {
+    let clock = Stopwatch::start();
+    loop {
+        if let Some(p) = pid {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // Gone, or a zombie (exited, not yet reaped by the script).
+            if stat.is_empty()
+                || stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            {
+                bail!("the server process {p} exited before answering at {url}");
+            }
+        }
+        let attempt = async {
+            let mut ldap = connect(url, Duration::from_secs(2)).await?;
+            match ldap.simple_bind("", "").await {
+                Ok(_) | Err(LdapError::LdapResult { .. }) => Ok(()),
+                Err(e) => Err(anyhow::Error::from(e)),
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(3), attempt).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if clock.elapsed() > limit => {
+                return Err(e.context(format!("{url} not answering after {limit:?}")))
+            }
+            Err(_) if clock.elapsed() > limit => bail!("{url} not answering after {limit:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
