@@ -49,7 +49,7 @@ pub const LOGIN_TENANTS: [&str; 5] = ["contoso", "fabrikam", "globex", "initech"
 
 /// The documented demo password rule: `Demo-2026:<tenant>.<user>!`, where `<tenant>` numbers
 /// [`LOGIN_TENANTS`] from 1 and `<user>` numbers the users of the tenant from 1 (alice, bob,
-/// carol, svc-ldap; in acme tech1, acme-admin) — so the same username has a different password
+/// carol, svc-ldap; in acme tech1, acme-admin, svc-ldap) — so the same username has a different password
 /// in every customer. (No part of a user's names may appear in a password, so the rule cannot
 /// use the slug: `acme-admin` contains `acme`.)
 pub fn password(slug: &str, n: usize) -> String {
@@ -132,7 +132,34 @@ pub fn seed(dir: &Directory) -> Result<Vec<DemoLogin>> {
         .create(&sys, acme.id, person("acme-admin", "Ada", "Admin", "acme"))?;
     give_role(dir, &acme, &tech1, "Helpdesk Operator")?;
     give_role(dir, &acme, &admin, "Main Administrator")?;
-    for (n, u) in [&tech1, &admin].into_iter().enumerate() {
+    // Acme's LDAP bind account: Directory Reader at acme, so over LDAP it reads contoso and
+    // fabrikam (the MSP's customers) and nothing of globex or initech.
+    let svc = dir.users().create(
+        &sys,
+        acme.id,
+        NewUser {
+            username: "svc-ldap".into(),
+            kind: UserKind::Service,
+            display_name: Some("Acme's LDAP service account".into()),
+            ..NewUser::default()
+        },
+    )?;
+    give_role(dir, &acme, &svc, "Directory Reader")?;
+    let bind_accounts = dir.groups().create(
+        &sys,
+        acme.id,
+        NewGroup {
+            name: "service-accounts".into(),
+            description: Some("Applications' LDAP bind accounts".into()),
+            ..NewGroup::default()
+        },
+    )?;
+    dir.groups()
+        .add_member(&sys, acme.id, bind_accounts.id, Member::User(svc.id))?;
+    let ldap = dir.applications().ldap_service(&sys, acme.id)?;
+    dir.applications()
+        .bind_group(&sys, acme.id, ldap.id, bind_accounts.id)?;
+    for (n, u) in [&tech1, &admin, &svc].into_iter().enumerate() {
         logins.push(set_password(dir, &acme, u, n + 1)?);
     }
     // The demo turns admin MFA off at the root so the walk-through needs no authenticator app;

@@ -1530,8 +1530,8 @@ fn the_demo_seed_is_complete() {
         .all(|t| s.dir.tenants().is_active(&sys, t.id).unwrap()));
     let counts = s.dir.check_integrity().unwrap().counts;
     assert_eq!(counts["tenants"], 8);
-    assert_eq!(counts["users"], 18);
-    assert_eq!(counts["groups"], 16);
+    assert_eq!(counts["users"], 19);
+    assert_eq!(counts["groups"], 17);
 
     // Admin MFA is off at the root (the demo's one policy), nothing else is set anywhere.
     for t in &tenants {
@@ -1555,10 +1555,14 @@ fn the_demo_seed_is_complete() {
     // acme's staff, as acme-admin sees them through the API.
     let admin = api.login("acme", "acme-admin", ADMIN_PW);
     let acme_users = api.get(&admin, "/tenants/acme/users").ok(200);
-    assert_eq!(names(&acme_users, "username"), ["acme-admin", "tech1"]);
+    assert_eq!(
+        names(&acme_users, "username"),
+        ["acme-admin", "svc-ldap", "tech1"]
+    );
     for (user, role) in [
         ("tech1", "Helpdesk Operator"),
         ("acme-admin", "Main Administrator"),
+        ("svc-ldap", "Directory Reader"),
     ] {
         let a = api
             .get(&admin, &format!("/tenants/acme/users/{user}/assignments"))

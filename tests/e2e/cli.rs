@@ -36,6 +36,7 @@ fn demo_seeds_the_documented_tree_once() {
         ("fabrikam/alice", "Demo-2026:2.1!"),
         ("initech/svc-ldap", "Demo-2026:4.4!"),
         ("acme/acme-admin", "Demo-2026:5.2!"),
+        ("acme/svc-ldap", "Demo-2026:5.3!"),
     ] {
         assert!(
             first.contains(&format!("  {login:<22} {password}")),
@@ -98,7 +99,7 @@ fn demo_seeds_the_documented_tree_once() {
         check.contains("ok: every index matches its entity"),
         "{check}"
     );
-    assert!(check.contains("users: 18"), "{check}");
+    assert!(check.contains("users: 19"), "{check}");
 }
 
 #[test]

@@ -12,4 +12,6 @@ mod admin_cli;
 mod api;
 mod cli;
 mod harness;
+mod ldap_apps;
+mod ldap_tools;
 mod smoke;
