@@ -7,9 +7,9 @@ CARGO ?= cargo
 DATA ?= data
 KEY ?= tessera-master.key
 
-# Debian packages the build and the tests need. (The frontends' issues add ldap-utils,
-# freeradius-utils, eapoltest, xmlsec1 and python3-pysaml2 here as their tests land.)
-DEB_PACKAGES := build-essential pkg-config
+# Debian packages the build and the tests need: ldap-utils for the LDAP end-to-end tests. (The
+# RADIUS and SAML issues add freeradius-utils, eapoltest, xmlsec1 and python3-pysaml2.)
+DEB_PACKAGES := build-essential pkg-config ldap-utils
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
