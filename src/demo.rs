@@ -1,14 +1,15 @@
 //! The demo tenant tree that `tessera serve --demo` (what `make run` starts) and `tessera demo`
 //! seed into an empty store: a realistic MSP hierarchy with the same usernames in every
 //! customer (with different passwords), roles scoped the way MSPs use them, each customer's LDAP
-//! service open to its staff and its bind account, RADIUS clients and a SAML SP. Demo passwords follow one documented rule and are printed at start. It only calls
-//! the directory's public services.
+//! service open to its staff and its bind account, alice and bob as POSIX accounts, RADIUS
+//! clients and a SAML SP. Demo passwords follow one documented rule and are printed at start.
+//! It only calls the directory's public services.
 
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use tessera_directory::model::{
     AcsUrl, AppKind, GroupAttributes, Member, NameIdFormat, NewApplication, NewAssignment,
-    NewGroup, NewTenant, NewUser, RadiusAttributes, RadiusClient, SamlServiceProvider,
+    NewGroup, NewPosix, NewTenant, NewUser, RadiusAttributes, RadiusClient, SamlServiceProvider,
     SharedSecret, Status, Subject, Tenant, TenantPolicy, User, UserKind,
 };
 use tessera_directory::policy::settings::Setting;
@@ -230,8 +231,32 @@ fn set_password(dir: &Directory, t: &Tenant, u: &User, n: usize) -> Result<DemoL
 fn seed_customer(dir: &Directory, c: &Tenant) -> Result<Vec<DemoLogin>> {
     let sys = Actor::system();
     let u = dir.users();
-    let alice = u.create(&sys, c.id, person("alice", "Alice", "Archer", &c.slug))?;
-    let bob = u.create(&sys, c.id, person("bob", "Bob", "Baker", &c.slug))?;
+    // staff comes first, so that its gidNumber (the tenant's first POSIX number, 10000) is
+    // alice's and bob's primary group: they are POSIX accounts (uidNumber 10001 and 10002 in
+    // every customer), as SSSD and Gitea's posixAccount filter need.
+    let g = dir.groups();
+    let staff = g.create(
+        &sys,
+        c.id,
+        NewGroup {
+            name: "staff".into(),
+            description: Some("Everyone on staff".into()),
+            ..NewGroup::default()
+        },
+    )?;
+    let posix = |user: NewUser| NewUser {
+        posix: Some(NewPosix {
+            gid_number: Some(staff.gid_number),
+            ..NewPosix::default()
+        }),
+        ..user
+    };
+    let alice = u.create(
+        &sys,
+        c.id,
+        posix(person("alice", "Alice", "Archer", &c.slug)),
+    )?;
+    let bob = u.create(&sys, c.id, posix(person("bob", "Bob", "Baker", &c.slug)))?;
     let carol = u.create(
         &sys,
         c.id,
@@ -252,15 +277,6 @@ fn seed_customer(dir: &Directory, c: &Tenant) -> Result<Vec<DemoLogin>> {
     )?;
     give_role(dir, c, &svc, "Directory Reader")?;
     let g = dir.groups();
-    let staff = g.create(
-        &sys,
-        c.id,
-        NewGroup {
-            name: "staff".into(),
-            description: Some("Everyone on staff".into()),
-            ..NewGroup::default()
-        },
-    )?;
     let wifi = g.create(
         &sys,
         c.id,

@@ -339,13 +339,22 @@ pub(crate) struct UserPatchDto {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     phone: Option<Option<String>>,
-    /// New home directory (POSIX users only).
+    /// `true` makes a user without POSIX attributes a POSIX account, as `posix` does at
+    /// creation: uid_number allocated unless given, gid_number its own number unless given,
+    /// home `/home/<username>` and shell `/bin/bash` unless given. No effect on a POSIX user.
+    #[serde(default)]
+    posix: bool,
+    /// New uidNumber (≥ 1000, unique in the tenant): re-numbers a POSIX user (a gid_number that
+    /// was its own number follows), or makes a user a POSIX account with it.
+    #[serde(default)]
+    uid_number: Option<u32>,
+    /// New home directory (POSIX users, or with `posix`).
     #[serde(default)]
     home: Option<String>,
-    /// New login shell (POSIX users only).
+    /// New login shell (POSIX users, or with `posix`).
     #[serde(default)]
     shell: Option<String>,
-    /// New primary gidNumber (POSIX users only).
+    /// New primary gidNumber (POSIX users, or with `posix`).
     #[serde(default)]
     gid_number: Option<u32>,
     /// Replaces the SSH keys.
@@ -386,6 +395,8 @@ pub(crate) async fn update(
                 family_name: patch.family_name,
                 display_name: patch.display_name,
                 phone: patch.phone,
+                make_posix: patch.posix,
+                uid_number: patch.uid_number,
                 home: patch.home,
                 shell: patch.shell,
                 gid_number: patch.gid_number,

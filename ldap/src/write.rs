@@ -1,6 +1,7 @@
 //! Writes over LDAP, through the directory's services (so RBAC, policy and audit apply): adding
 //! and deleting users and groups, modifying their attributes (member and memberUid become
-//! membership changes, userPassword goes through the password policy), renaming with modrdn,
+//! membership changes, userPassword goes through the password policy, posixAccount with a
+//! uidNumber makes a user a POSIX account later), renaming with modrdn,
 //! and the Password Modify extended operation. It checks the schema the frontend serves and
 //! turns a violation into objectClassViolation / constraintViolation with a readable message;
 //! whether the caller may write is the services' decision. Runs on a blocking thread.
@@ -20,7 +21,8 @@ use ldap3_proto::proto::{
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_directory::clock::IdSource;
 use tessera_directory::model::{
-    Group, GroupPatch, Member, NewGroup, NewPosix, NewUser, TenantId, User, UserId, UserPatch,
+    Group, GroupPatch, Member, NewGroup, NewPosix, NewUser, Posix, TenantId, User, UserId,
+    UserPatch,
 };
 use tessera_directory::{Actor, Error as DirError};
 
@@ -819,14 +821,30 @@ fn modify_user(
         &schema::HOME_DIRECTORY,
         &schema::LOGIN_SHELL,
     ];
-    if posix_attrs.iter().any(|a| changed(&before, &after, a)) {
-        if u.posix.is_none() {
-            return Err(LdapError::object_class(
-                "the user has no POSIX account: POSIX attributes are given when the user is created",
-            ));
-        }
+    let posix_changed = posix_attrs.iter().any(|a| changed(&before, &after, a));
+    let num = |t: &'static schema::AttrType| -> Result<Option<u32>, LdapError> {
+        opt(t)?.as_deref().map(|v| number(t, v)).transpose()
+    };
+    let posix_class = classes(after.known(&schema::OBJECT_CLASS)).contains("posixaccount");
+    if u.posix.is_none() && (posix_changed || posix_class) {
+        // Becoming a POSIX account, as `posixAccount` has it: uidNumber is required; the rest
+        // may be left to the directory's defaults.
+        patch.uid_number = Some(num(&schema::UID_NUMBER)?.ok_or_else(|| {
+            LdapError::object_class(
+                "posixAccount requires uidNumber (gidNumber, homeDirectory and loginShell may \
+                 be left out: they default to the uidNumber, /home/<uid> and /bin/bash)",
+            )
+        })?);
+        patch.make_posix = true;
+        patch.gid_number = num(&schema::GID_NUMBER)?;
+        patch.home = opt(&schema::HOME_DIRECTORY)?;
+        patch.shell = opt(&schema::LOGIN_SHELL)?;
+    } else if posix_changed {
         if changed(&before, &after, &schema::UID_NUMBER) {
-            return Err(LdapError::unwilling("uidNumber cannot change"));
+            patch.uid_number = num(&schema::UID_NUMBER)?;
+            if patch.uid_number.is_none() {
+                return Err(LdapError::object_class("posixAccount requires uidNumber"));
+            }
         }
         if changed(&before, &after, &schema::HOME_DIRECTORY) {
             patch.home = opt(&schema::HOME_DIRECTORY)?;
@@ -843,10 +861,7 @@ fn modify_user(
             }
         }
         if changed(&before, &after, &schema::GID_NUMBER) {
-            patch.gid_number = opt(&schema::GID_NUMBER)?
-                .as_deref()
-                .map(|v| number(&schema::GID_NUMBER, v))
-                .transpose()?;
+            patch.gid_number = num(&schema::GID_NUMBER)?;
             if patch.gid_number.is_none() {
                 return Err(LdapError::object_class("posixAccount requires gidNumber"));
             }
@@ -875,6 +890,15 @@ fn modify_user(
             derived.ssh_keys = k.clone();
         }
         derived.custom = custom;
+        if patch.make_posix && derived.posix.is_none() {
+            // Only whether there is one matters to the classes.
+            derived.posix = Some(Posix {
+                uid_number: 0,
+                gid_number: 0,
+                home: String::new(),
+                shell: String::new(),
+            });
+        }
         let want: BTreeSet<String> = classes(&entry::user_classes(&derived));
         let got = classes(after.known(&schema::OBJECT_CLASS));
         let strip = |s: BTreeSet<String>| {

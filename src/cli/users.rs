@@ -52,6 +52,44 @@ struct Attributes {
     phone: Option<String>,
 }
 
+/// POSIX account attributes, for `create` and `update`.
+#[derive(Debug, Args, Default)]
+struct PosixArgs {
+    /// Make the user a POSIX account: uidNumber allocated (unless --uid-number), gidNumber its
+    /// own number (unless --gid-number), home /home/<username>, shell /bin/bash (unless given).
+    #[arg(long)]
+    posix: bool,
+    /// A fixed uidNumber (at least 1000, unique in the tenant): makes the user a POSIX account
+    /// with it, or re-numbers a POSIX user.
+    #[arg(long, value_name = "N")]
+    uid_number: Option<u32>,
+    /// Primary gidNumber (POSIX users, or with --posix).
+    #[arg(long, value_name = "N")]
+    gid_number: Option<u32>,
+    /// Home directory (POSIX users, or with --posix).
+    #[arg(long)]
+    home: Option<String>,
+    /// Login shell (POSIX users, or with --posix).
+    #[arg(long)]
+    shell: Option<String>,
+}
+
+impl PosixArgs {
+    /// The fields asked for, by their API names.
+    fn fields(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        if let Some(n) = self.uid_number {
+            m.insert("uid_number".into(), json!(n));
+        }
+        if let Some(n) = self.gid_number {
+            m.insert("gid_number".into(), json!(n));
+        }
+        put(&mut m, "home", self.home.as_ref(), false);
+        put(&mut m, "shell", self.shell.as_ref(), false);
+        m
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum UserAction {
     /// The users of a tenant, by username.
@@ -78,9 +116,9 @@ enum UserAction {
         /// A service account rather than a person.
         #[arg(long)]
         service: bool,
-        /// Give the user POSIX attributes (uidNumber allocated, home /home/<username>).
-        #[arg(long)]
-        posix: bool,
+        /// POSIX attributes (any of them makes the user a POSIX account).
+        #[command(flatten)]
+        posix: PosixArgs,
         /// Create the user suspended.
         #[arg(long)]
         suspended: bool,
@@ -88,7 +126,8 @@ enum UserAction {
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
     },
-    /// Change a user's attributes; an empty value clears one (--email '').
+    /// Change a user's attributes; an empty value clears one (--email ''). --posix or
+    /// --uid-number make a user a POSIX account; --uid-number re-numbers a POSIX user.
     Update {
         #[command(flatten)]
         user: UserRef,
@@ -97,12 +136,8 @@ enum UserAction {
         rename: Option<String>,
         #[command(flatten)]
         attrs: Attributes,
-        /// Login shell (POSIX users).
-        #[arg(long)]
-        shell: Option<String>,
-        /// Home directory (POSIX users).
-        #[arg(long)]
-        home: Option<String>,
+        #[command(flatten)]
+        posix: PosixArgs,
     },
     /// Delete a user with their memberships, tokens and assignments.
     Delete {
@@ -333,8 +368,9 @@ pub fn run(cmd: &UserCmd, cfg: &Config) -> Result<()> {
                 body.insert("status".into(), json!("suspended"));
             }
             attributes(&mut body, attrs, false);
-            if *posix {
-                body.insert("posix".into(), json!({}));
+            let fields = posix.fields();
+            if posix.posix || !fields.is_empty() {
+                body.insert("posix".into(), Value::Object(fields));
             }
             if !groups.is_empty() {
                 body.insert("groups".into(), json!(groups));
@@ -356,14 +392,15 @@ pub fn run(cmd: &UserCmd, cfg: &Config) -> Result<()> {
             user,
             rename,
             attrs,
-            shell,
-            home,
+            posix,
         } => {
             let mut body = Map::new();
             put(&mut body, "username", rename.as_ref(), false);
             attributes(&mut body, attrs, true);
-            put(&mut body, "shell", shell.as_ref(), false);
-            put(&mut body, "home", home.as_ref(), false);
+            body.extend(posix.fields());
+            if posix.posix {
+                body.insert("posix".into(), json!(true));
+            }
             if body.is_empty() {
                 bail!("nothing to change: give at least one of the options (see --help)");
             }

@@ -202,6 +202,33 @@ fn an_administrators_first_five_minutes() {
     assert!(members.contains("dave"), "{members}");
     let groups = cli.ok(&["user", "groups", "contoso", "dave"]);
     assert_eq!(first_column(&groups), ["staff"]);
+    // Dave becomes a POSIX account later, with a number of the admin's choosing.
+    let posix = cli.ok(&[
+        "user",
+        "update",
+        "contoso",
+        "dave",
+        "--posix",
+        "--uid-number",
+        "12345",
+        "--shell",
+        "/bin/zsh",
+    ]);
+    assert!(posix.contains("Updated user contoso/dave"), "{posix}");
+    let shown = cli.ok(&["user", "show", "contoso", "dave"]);
+    assert!(
+        shown.contains("uid 12345 gid 12345 home /home/dave shell /bin/zsh"),
+        "{shown}"
+    );
+    let taken = cli.fails(&[
+        "user",
+        "update",
+        "contoso",
+        "alice",
+        "--uid-number",
+        "12345",
+    ]);
+    assert!(taken.contains("uid_number"), "{taken}");
 
     // A policy enforced at acme binds contoso.
     let set = cli.ok(&["policy", "set", "acme", "--min-length", "16", "--enforce"]);

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use tessera_directory::clock::{ChaChaSource, ManualClock};
-use tessera_directory::model::{AuditKind, AuditQuery, ListQuery, Page};
+use tessera_directory::model::{AuditKind, AuditQuery, ListQuery, Page, Posix};
 use tessera_directory::policy::Timestamp;
 use tessera_directory::secrets::MasterKey;
 use tessera_directory::testkit::totp_code;
@@ -1602,6 +1602,36 @@ fn the_demo_seed_is_complete() {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
         assert_eq!(shape, expected_users, "{customer}");
+        // alice and bob are POSIX accounts (the same numbers in every customer) whose primary
+        // group is staff; carol and svc-ldap are not.
+        let staff_gid = s
+            .dir
+            .groups()
+            .by_name(&sys, t.id, "staff")
+            .unwrap()
+            .gid_number;
+        assert_eq!(staff_gid, 10000, "{customer}");
+        let posix: Vec<(&str, Option<&Posix>)> = users
+            .iter()
+            .map(|u| (u.username.as_str(), u.posix.as_ref()))
+            .collect();
+        let p = |uid: u32, name: &str| Posix {
+            uid_number: uid,
+            gid_number: staff_gid,
+            home: format!("/home/{name}"),
+            shell: "/bin/bash".to_string(),
+        };
+        let (alice, bob) = (p(10001, "alice"), p(10002, "bob"));
+        assert_eq!(
+            posix,
+            [
+                ("alice", Some(&alice)),
+                ("bob", Some(&bob)),
+                ("carol", None),
+                ("svc-ldap", None),
+            ],
+            "{customer}"
+        );
         for (i, u) in users.iter().enumerate() {
             let pw = format!("Demo-2026:{}.{}!", n + 1, i + 1);
             assert_eq!(tessera::demo::password(customer, i + 1), pw);
@@ -1891,7 +1921,7 @@ fn starting_with_demo_twice_neither_duplicates_nor_overwrites() {
         assert!(tessera::demo::is_seeded(&dir).unwrap());
         (state(&dir), change_events(&dir))
     };
-    assert_eq!(seeded["counts"]["users"], 18);
+    assert_eq!(seeded["counts"]["users"], 19);
 
     let second = serve_demo_once(tmp.path(), &data, &key);
     assert!(

@@ -14,14 +14,13 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_directory::model::{Member, NewGroup, NewPosix, NewUser};
+use tessera_directory::model::{Member, NewGroup, UserPatch};
 use tessera_directory::Actor;
 
 const SUFFIX: &str = "dc=tessera,dc=local";
-/// The uidNumbers the setup gives alice and bob (in contoso, and alice the same in fabrikam, so
-/// a leak across tenants would show in a getpwuid).
-const ALICE_UID: u32 = 20001;
-const BOB_UID: u32 = 20002;
+/// The uidNumbers the demo gives alice and bob (README "Demo"; the same in every customer).
+const ALICE_UID: u32 = 10001;
+const BOB_UID: u32 = 10002;
 /// A valid OpenSSH key (the directory checks the blob).
 const ALICE_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
@@ -74,9 +73,9 @@ where
 
 // ---- the server with POSIX users --------------------------------------------------------
 
-/// The demo server where contoso's alice and bob (and fabrikam's alice) are POSIX accounts, as
-/// an SSSD or Gitea deployment needs: the directory gives POSIX attributes only at creation, so
-/// the setup recreates them with the same names, groups and demo passwords.
+/// The demo server, whose alice and bob are POSIX accounts in every customer (primary group
+/// staff), as an SSSD or Gitea deployment needs; contoso's alice also gets an SSH key, through
+/// the directory's services.
 struct Posix {
     s: Server,
     staff_gid: u32,
@@ -89,79 +88,46 @@ fn posix_demo() -> Posix {
     let s = Server::start_demo();
     let sys = Actor::system();
     let dir = &s.dir;
-    let mut gids = Vec::new();
-    for slug in ["contoso", "fabrikam"] {
-        let t = dir.tenants().by_slug(&sys, slug).unwrap();
-        let g = |name: &str| dir.groups().by_name(&sys, t.id, name).unwrap();
-        let (staff, wifi, admins, accounts) =
-            (g("staff"), g("wifi"), g("admins"), g("service-accounts"));
-        if slug == "contoso" {
-            gids = vec![
-                staff.gid_number,
-                wifi.gid_number,
-                admins.gid_number,
-                accounts.gid_number,
-            ];
-        }
-        // Recreates a demo person as a POSIX account whose primary group is staff.
-        let posix = |name: &str, given: &str, family: &str, uid: u32, groups, keys| {
-            let old = dir.users().by_username(&sys, t.id, name).unwrap();
-            dir.users().delete(&sys, t.id, old.id).unwrap();
-            let new = NewUser {
-                username: name.to_string(),
-                given_name: Some(given.to_string()),
-                family_name: Some(family.to_string()),
-                email: Some(format!("{name}@{slug}.example")),
-                posix: Some(NewPosix {
-                    uid_number: Some(uid),
-                    gid_number: Some(staff.gid_number),
-                    home: None,
-                    shell: None,
-                }),
-                ssh_keys: keys,
-                groups,
-                ..NewUser::default()
-            };
-            let u = dir.users().create(&sys, t.id, new).unwrap();
-            dir.credentials()
-                .set_password(&sys, t.id, u.id, &password(slug, name), false)
-                .unwrap();
-        };
-        if slug == "contoso" {
-            posix(
-                "alice",
-                "Alice",
-                "Archer",
-                ALICE_UID,
-                vec![staff.id, wifi.id],
-                vec![ALICE_KEY.to_string()],
-            );
-            posix(
-                "bob",
-                "Bob",
-                "Baker",
-                BOB_UID,
-                vec![staff.id, admins.id],
-                vec![],
-            );
-        } else {
-            posix(
-                "alice",
-                "Alice",
-                "Archer",
-                ALICE_UID,
-                vec![staff.id, wifi.id],
-                vec![],
-            );
-        }
-    }
-    Posix {
+    let t = |slug: &str| dir.tenants().by_slug(&sys, slug).unwrap().id;
+    let (contoso, fabrikam) = (t("contoso"), t("fabrikam"));
+    let g = |name: &str| {
+        dir.groups()
+            .by_name(&sys, contoso, name)
+            .unwrap()
+            .gid_number
+    };
+    let d = Posix {
+        staff_gid: g("staff"),
+        wifi_gid: g("wifi"),
+        admins_gid: g("admins"),
+        accounts_gid: g("service-accounts"),
         s,
-        staff_gid: gids[0],
-        wifi_gid: gids[1],
-        admins_gid: gids[2],
-        accounts_gid: gids[3],
+    };
+    let user = |t, name: &str| d.s.dir.users().by_username(&sys, t, name).unwrap();
+    // The numbers the demo gives: the same in every customer, so a leak across tenants would
+    // show in a getpwuid.
+    for (t, name, uid) in [
+        (contoso, "alice", ALICE_UID),
+        (contoso, "bob", BOB_UID),
+        (fabrikam, "alice", ALICE_UID),
+    ] {
+        let p = user(t, name).posix.unwrap();
+        assert_eq!((p.uid_number, p.gid_number), (uid, d.staff_gid), "{name}");
     }
+    let alice = user(contoso, "alice");
+    d.s.dir
+        .users()
+        .update(
+            &sys,
+            contoso,
+            alice.id,
+            UserPatch {
+                ssh_keys: Some(vec![ALICE_KEY.to_string()]),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap();
+    d
 }
 
 // ---- the client -------------------------------------------------------------------------

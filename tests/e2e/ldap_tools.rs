@@ -437,8 +437,15 @@ fn the_bind_account_reads_pages_compares_and_follows_nesting_over_every_transpor
             assert_eq!(e.get("mail"), ["alice@contoso.example"]);
             assert_eq!(
                 e.set("objectClass"),
-                set(&["top", "person", "organizationalPerson", "inetOrgPerson"])
+                set(&[
+                    "top",
+                    "person",
+                    "organizationalPerson",
+                    "inetOrgPerson",
+                    "posixAccount"
+                ])
             );
+            assert_eq!(e.get("uidNumber"), ["10001"]);
             assert_eq!(
                 e.set("memberOf"),
                 strings(&[group_dn("contoso", "staff"), group_dn("contoso", "wifi")])
@@ -460,7 +467,11 @@ fn the_bind_account_reads_pages_compares_and_follows_nesting_over_every_transpor
                         "givenname",
                         "displayname",
                         "mail",
-                        "memberof"
+                        "memberof",
+                        "uidnumber",
+                        "gidnumber",
+                        "homedirectory",
+                        "loginshell"
                     ]),
                     "{via:?}"
                 );

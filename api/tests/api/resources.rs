@@ -356,6 +356,67 @@ async fn users_and_credentials_round_trip() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_user_becomes_a_posix_account_by_patch() {
+    let api = Api::new();
+    let (_, t) = api.root_admin();
+    let users = "/api/v1/tenants/contoso/users";
+    for name in ["dana", "eli", "fay"] {
+        api.call("POST", users, Some(&t), Some(json!({"username": name})))
+            .await
+            .ok(201);
+    }
+    let patch = |name: &str, body: Value| {
+        let uri = format!("{users}/{name}");
+        let t = t.clone();
+        let api = &api;
+        async move { api.call("PATCH", &uri, Some(&t), Some(body)).await }
+    };
+    // POSIX fields alone still need a POSIX account.
+    patch("dana", json!({"shell": "/bin/zsh"}))
+        .await
+        .problem(422, "invalid");
+    // Allocated, with the defaults of creation (and the shell asked for).
+    let dana = patch("dana", json!({"posix": true, "shell": "/bin/zsh"}))
+        .await
+        .ok(200);
+    let uid = dana["posix"]["uid_number"].as_u64().unwrap();
+    assert!(uid >= 10000, "{dana}");
+    assert_eq!(dana["posix"]["gid_number"], uid);
+    assert_eq!(dana["posix"]["home"], "/home/dana");
+    assert_eq!(dana["posix"]["shell"], "/bin/zsh");
+    // A fixed number, which makes a user POSIX on its own.
+    let eli = patch("eli", json!({"uid_number": 20000, "gid_number": 5000}))
+        .await
+        .ok(200);
+    assert_eq!(eli["posix"]["uid_number"], 20000);
+    assert_eq!(eli["posix"]["gid_number"], 5000);
+    assert_eq!(eli["posix"]["shell"], "/bin/bash");
+    // A taken number is refused; fay stays as she was.
+    patch("fay", json!({"posix": true, "uid_number": 20000}))
+        .await
+        .problem(409, "already-exists");
+    patch("fay", json!({"uid_number": 999}))
+        .await
+        .problem(422, "invalid");
+    let fay = api.get(&format!("{users}/fay"), &t).await.ok(200);
+    assert_eq!(fay["posix"], Value::Null);
+    // Re-numbering: the own-number gid follows.
+    let dana = patch("dana", json!({"uid_number": 20001})).await.ok(200);
+    assert_eq!(dana["posix"]["uid_number"], 20001);
+    assert_eq!(dana["posix"]["gid_number"], 20001);
+    // Unknown fields are still refused.
+    let p = patch("fay", json!({"posix": true, "uidNumber": 3}))
+        .await
+        .problem(422, "invalid-body");
+    assert!(p["detail"].as_str().unwrap().contains("uidNumber"), "{p}");
+    // The description says so.
+    let doc = serde_json::to_value(tessera_api::openapi()).unwrap();
+    let props = &doc["components"]["schemas"]["UserPatch"]["properties"];
+    assert_eq!(props["posix"]["type"], "boolean", "{props}");
+    assert!(props.get("uid_number").is_some(), "{props}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn groups_and_memberships_round_trip() {
     let api = Api::new();
     let (_, t) = api.root_admin();

@@ -163,11 +163,20 @@ pub struct UserPatch {
     pub display_name: Option<Option<String>>,
     /// New telephone number.
     pub phone: Option<Option<String>>,
-    /// New home directory (POSIX users only).
+    /// Makes a user without POSIX attributes a POSIX account, as [`NewPosix`] does at creation:
+    /// the uidNumber is `uid_number` or allocated from the tenant's counter, the gidNumber is
+    /// `gid_number` or the user's own number, home and shell are the ones given or
+    /// `/home/<username>` and `/bin/bash`. No effect on a user that is already one.
+    pub make_posix: bool,
+    /// A new uidNumber (≥ [`MIN_POSIX_ID`], unique in the tenant). On a POSIX user it re-numbers
+    /// it, and a gidNumber that was the user's own number follows unless `gid_number` is given;
+    /// on a user without POSIX attributes it implies `make_posix`.
+    pub uid_number: Option<u32>,
+    /// New home directory (POSIX users, or with `make_posix`).
     pub home: Option<String>,
-    /// New login shell (POSIX users only).
+    /// New login shell (POSIX users, or with `make_posix`).
     pub shell: Option<String>,
-    /// New primary gidNumber (POSIX users only).
+    /// New primary gidNumber (POSIX users, or with `make_posix`).
     pub gid_number: Option<u32>,
     /// Replaces the SSH keys.
     pub ssh_keys: Option<Vec<String>>,
@@ -292,6 +301,9 @@ impl UserPatch {
         }
         if let Some(s) = &self.shell {
             validate::abs_path("shell", s)?;
+        }
+        if let Some(n) = self.uid_number {
+            check_posix_id("uid_number", n)?;
         }
         if let Some(g) = self.gid_number {
             check_posix_id("gid_number", g)?;

@@ -1,14 +1,15 @@
-//! The users service: creating (one or many in one transaction), reading, listing, changing,
-//! suspending and deleting the users of a tenant, with their unique indexes (username, e-mail,
-//! uidNumber) kept in the same transaction as the record. Credentials are not handled here.
+//! The users service: creating (one or many in one transaction), reading, listing, changing
+//! (making a user a POSIX account later, re-numbering it), suspending and deleting the users of
+//! a tenant, with their unique indexes (username, e-mail, uidNumber) kept in the same
+//! transaction as the record. Credentials are not handled here.
 
 use super::{allocate_posix_id, must, page_by_name, tenant_in};
 use crate::actor::Actor;
 use crate::audit::{summary, Change};
 use crate::error::Error;
 use crate::model::{
-    Group, GroupId, ListQuery, Member, NewUser, Page, Posix, Status, Subject, TenantId, User,
-    UserId, UserPatch,
+    Group, GroupId, ListQuery, Member, NewPosix, NewUser, Page, Posix, Status, Subject, TenantId,
+    User, UserId, UserPatch,
 };
 use crate::service::groups::{add_edge, remove_all_edges_of};
 use crate::store::keys::{self, fold};
@@ -180,7 +181,8 @@ impl<'a> Users<'a> {
         })
     }
 
-    /// Changes a user's attributes (Users:Write).
+    /// Changes a user's attributes (Users:Write), and may make it a POSIX account or re-number
+    /// it ([`UserPatch::make_posix`], [`UserPatch::uid_number`]).
     pub fn update(
         &self,
         actor: &Actor,
@@ -239,18 +241,43 @@ impl<'a> Users<'a> {
             if let Some(v) = &patch.phone {
                 u.phone = v.clone();
             }
-            if patch.home.is_some() || patch.shell.is_some() || patch.gid_number.is_some() {
-                let p = u.posix.as_mut().ok_or_else(|| {
-                    crate::model::validate::invalid("posix", "the user has no POSIX attributes")
-                })?;
-                if let Some(h) = &patch.home {
-                    p.home = h.clone();
+            match u.posix.as_mut() {
+                None if patch.make_posix || patch.uid_number.is_some() => {
+                    let wanted = NewPosix {
+                        uid_number: patch.uid_number,
+                        gid_number: patch.gid_number,
+                        home: patch.home.clone(),
+                        shell: patch.shell.clone(),
+                    };
+                    u.posix = Some(new_posix(tx, tenant, id, &u.username, &wanted)?);
                 }
-                if let Some(s) = &patch.shell {
-                    p.shell = s.clone();
+                None => {
+                    if patch.home.is_some() || patch.shell.is_some() || patch.gid_number.is_some() {
+                        return Err(crate::model::validate::invalid(
+                            "posix",
+                            "the user has no POSIX attributes (make it a POSIX account first)",
+                        ));
+                    }
                 }
-                if let Some(g) = patch.gid_number {
-                    p.gid_number = g;
+                Some(p) => {
+                    if let Some(n) = patch.uid_number.filter(|n| *n != p.uid_number) {
+                        let old = p.uid_number;
+                        claim_uid_number(tx, tenant, id, Some(n))?;
+                        tx.delete(keys::user_by_uid(tenant, old));
+                        if p.gid_number == old {
+                            p.gid_number = n;
+                        }
+                        p.uid_number = n;
+                    }
+                    if let Some(h) = &patch.home {
+                        p.home = h.clone();
+                    }
+                    if let Some(s) = &patch.shell {
+                        p.shell = s.clone();
+                    }
+                    if let Some(g) = patch.gid_number {
+                        p.gid_number = g;
+                    }
                 }
             }
             if let Some(k) = &patch.ssh_keys {
@@ -438,27 +465,7 @@ fn insert_user(
     }
     let posix = match &n.posix {
         None => None,
-        Some(p) => {
-            let uid = match p.uid_number {
-                Some(uid) => {
-                    if tx.exists(&keys::user_by_uid(tenant, uid))? {
-                        return Err(Error::AlreadyExists { what: "uid_number" });
-                    }
-                    uid
-                }
-                None => allocate_posix_id(tx, tenant)?,
-            };
-            tx.put(keys::user_by_uid(tenant, uid), &Ptr { id })?;
-            Some(Posix {
-                uid_number: uid,
-                gid_number: p.gid_number.unwrap_or(uid),
-                home: p
-                    .home
-                    .clone()
-                    .unwrap_or_else(|| format!("/home/{}", n.username)),
-                shell: p.shell.clone().unwrap_or_else(|| "/bin/bash".to_string()),
-            })
-        }
+        Some(p) => Some(new_posix(tx, tenant, id, &n.username, p)?),
     };
     for g in &n.groups {
         must::<Group>(tx, &keys::group(tenant, *g))?;
@@ -485,4 +492,46 @@ fn insert_user(
     tx.touch(keys::user_by_cn(tenant, &u.shown_name(), id))?;
     tx.put(keys::user(tenant, id), &u)?;
     Ok(u)
+}
+
+/// Claims a uidNumber for user `id` and indexes it: `fixed` when no user of the tenant has it,
+/// else the next free number from the tenant's counter.
+fn claim_uid_number(
+    tx: &mut Txn<'_>,
+    tenant: TenantId,
+    id: UserId,
+    fixed: Option<u32>,
+) -> Result<u32, Error> {
+    let uid = match fixed {
+        Some(uid) => {
+            if tx.exists(&keys::user_by_uid(tenant, uid))? {
+                return Err(Error::AlreadyExists { what: "uid_number" });
+            }
+            uid
+        }
+        None => allocate_posix_id(tx, tenant)?,
+    };
+    tx.put(keys::user_by_uid(tenant, uid), &Ptr { id })?;
+    Ok(uid)
+}
+
+/// The POSIX attributes of a user becoming a POSIX account (at creation or later), with its
+/// uidNumber claimed; what is not asked for takes the defaults.
+fn new_posix(
+    tx: &mut Txn<'_>,
+    tenant: TenantId,
+    id: UserId,
+    username: &str,
+    p: &NewPosix,
+) -> Result<Posix, Error> {
+    let uid = claim_uid_number(tx, tenant, id, p.uid_number)?;
+    Ok(Posix {
+        uid_number: uid,
+        gid_number: p.gid_number.unwrap_or(uid),
+        home: p
+            .home
+            .clone()
+            .unwrap_or_else(|| format!("/home/{username}")),
+        shell: p.shell.clone().unwrap_or_else(|| "/bin/bash".to_string()),
+    })
 }

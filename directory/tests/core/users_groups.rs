@@ -1,11 +1,12 @@
-//! Users and groups: unique case-insensitive names and e-mail, POSIX number allocation, batch
+//! Users and groups: unique case-insensitive names and e-mail, POSIX number allocation (at
+//! creation and when an existing user becomes a POSIX account or is re-numbered), batch
 //! creation as one transaction, pagination, nested groups with cycle refusal and transitive
 //! closures, and cleanup of memberships on delete.
 
-use crate::fixtures::{sys, Tree};
+use crate::fixtures::{as_user, sys, Tree};
 use tessera_directory::model::{
-    GroupAttributes, GroupPatch, ListQuery, Member, NewGroup, NewPosix, NewUser, RadiusAttributes,
-    Status, UserPatch,
+    AuditQuery, GroupAttributes, GroupPatch, ListQuery, Member, NewGroup, NewPosix, NewUser,
+    RadiusAttributes, Status, UserPatch,
 };
 use tessera_directory::testkit::{new_group, new_user};
 use tessera_directory::Error;
@@ -197,6 +198,174 @@ fn posix_numbers_come_from_one_counter_per_tenant() {
         .unwrap()
         .posix
         .is_none());
+    integrity_ok(&tree);
+}
+
+#[test]
+fn an_existing_user_becomes_a_posix_account_and_is_renumbered() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let u = d.users();
+    let c = tree.contoso.id;
+    let admin = tree.user_with_role(&tree.contoso, "admin", "User Administrator", &tree.contoso);
+    let reader = tree.user_with_role(&tree.contoso, "reader", "Directory Reader", &tree.contoso);
+    let admin = as_user(&admin);
+    let make_posix = UserPatch {
+        make_posix: true,
+        ..UserPatch::default()
+    };
+    let alice = u.create(&sys(), c, new_user("alice")).unwrap();
+    let bob = u.create(&sys(), c, new_user("bob")).unwrap();
+    let carol = u.create(&sys(), c, new_user("carol")).unwrap();
+    // Authorised like any other change.
+    assert!(matches!(
+        u.update(&as_user(&reader), c, alice.id, make_posix.clone()),
+        Err(Error::Forbidden | Error::NotFound)
+    ));
+    assert!(u.get(&sys(), c, alice.id).unwrap().posix.is_none());
+    // Allocated from the tenant's counter, with the defaults of creation.
+    let p = u
+        .update(&admin, c, alice.id, make_posix.clone())
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!(
+        (
+            p.uid_number,
+            p.gid_number,
+            p.home.as_str(),
+            p.shell.as_str()
+        ),
+        (10000, 10000, "/home/alice", "/bin/bash")
+    );
+    assert_eq!(u.by_uid_number(&sys(), c, 10000).unwrap().id, alice.id);
+    // Making a POSIX user POSIX again changes nothing.
+    let again = u.update(&admin, c, alice.id, make_posix.clone()).unwrap();
+    assert_eq!(again.posix.unwrap().uid_number, 10000);
+    // A fixed number (a uid_number alone is enough), with the other attributes given.
+    let p = u
+        .update(
+            &admin,
+            c,
+            bob.id,
+            UserPatch {
+                uid_number: Some(20000),
+                gid_number: Some(5000),
+                home: Some("/srv/bob".into()),
+                shell: Some("/bin/zsh".into()),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!(
+        (
+            p.uid_number,
+            p.gid_number,
+            p.home.as_str(),
+            p.shell.as_str()
+        ),
+        (20000, 5000, "/srv/bob", "/bin/zsh")
+    );
+    // A taken number is refused, and nothing changes.
+    let dup = UserPatch {
+        uid_number: Some(10000),
+        ..make_posix.clone()
+    };
+    assert_eq!(
+        u.update(&admin, c, carol.id, dup),
+        Err(Error::AlreadyExists { what: "uid_number" })
+    );
+    assert!(u.get(&sys(), c, carol.id).unwrap().posix.is_none());
+    assert!(matches!(
+        u.update(
+            &admin,
+            c,
+            carol.id,
+            UserPatch {
+                uid_number: Some(999),
+                ..UserPatch::default()
+            }
+        ),
+        Err(Error::Invalid { .. })
+    ));
+    // Re-numbering: the own-number gidNumber follows, the old number is free and unknown.
+    let p = u
+        .update(
+            &admin,
+            c,
+            alice.id,
+            UserPatch {
+                uid_number: Some(10500),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!((p.uid_number, p.gid_number), (10500, 10500));
+    assert_eq!(u.by_uid_number(&sys(), c, 10500).unwrap().id, alice.id);
+    assert_eq!(u.by_uid_number(&sys(), c, 10000), Err(Error::NotFound));
+    assert_eq!(
+        u.update(
+            &admin,
+            c,
+            alice.id,
+            UserPatch {
+                uid_number: Some(20000),
+                ..UserPatch::default()
+            }
+        ),
+        Err(Error::AlreadyExists { what: "uid_number" })
+    );
+    // A gidNumber of its own choosing stays when bob is re-numbered.
+    let p = u
+        .update(
+            &admin,
+            c,
+            bob.id,
+            UserPatch {
+                uid_number: Some(10000),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!((p.uid_number, p.gid_number), (10000, 5000));
+    assert_eq!(u.by_uid_number(&sys(), c, 10000).unwrap().id, bob.id);
+    assert_eq!(u.by_uid_number(&sys(), c, 20000), Err(Error::NotFound));
+    // The counter carries on past the numbers in use.
+    let p = u
+        .update(&admin, c, carol.id, make_posix)
+        .unwrap()
+        .posix
+        .unwrap();
+    assert_eq!(p.uid_number, 10001);
+    // Each change is one audited update, with the POSIX attributes before and after.
+    let q = AuditQuery {
+        action_prefix: Some("user.update".into()),
+        ..AuditQuery::tenant(c)
+    };
+    let events = d.audit().query(&sys(), &q).unwrap().events;
+    let alice_events: Vec<_> = events
+        .iter()
+        .filter(|e| e.target == "user:alice" && e.actor == "contoso/admin")
+        .collect();
+    assert_eq!(alice_events.len(), 3);
+    let first = alice_events.first().unwrap();
+    assert_eq!(
+        first.before.as_ref().unwrap()["posix"],
+        serde_json::Value::Null
+    );
+    assert_eq!(first.after.as_ref().unwrap()["posix"]["uid_number"], 10000);
+    integrity_ok(&tree);
+    // The indexes survive a restart.
+    let tree = tree.restart();
+    let u = tree.dir().users();
+    assert_eq!(u.by_uid_number(&sys(), c, 10500).unwrap().id, alice.id);
+    assert_eq!(u.by_uid_number(&sys(), c, 10001).unwrap().id, carol.id);
     integrity_ok(&tree);
 }
 

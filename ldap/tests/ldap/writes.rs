@@ -213,8 +213,12 @@ async fn add_modify_rename_delete_users() {
             R::ConstraintViolation,
         ),
         (
-            vec![(M::Replace, "uidNumber", vec!["4242"])],
-            R::UnwillingToPerform,
+            vec![(M::Replace, "uidNumber", vec!["999"])],
+            R::ConstraintViolation,
+        ),
+        (
+            vec![(M::Delete, "uidNumber", vec![])],
+            R::ObjectClassViolation,
         ),
         (
             vec![(M::Add, "objectClass", vec!["groupOfNames"])],
@@ -334,6 +338,134 @@ async fn add_modify_rename_delete_users() {
     ] {
         assert!(by_writer.iter().any(|x| x == a), "{a} not in {by_writer:?}");
     }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_becomes_a_posix_account_by_modify() {
+    let fx = Fixture::new();
+    let srv = Running::start(fx.dir(), LdapConfig::default()).await;
+    let mut w = as_(&srv, "writer").await;
+    let users = format!("ou=Users,{}", tenant_dn("contoso"));
+    let (bob, dave, alice) = (
+        user_dn("contoso", "bob"),
+        user_dn("contoso", "dave"),
+        user_dn("contoso", "alice"),
+    );
+    let by_uid = |n: &str| format!("(&(objectClass=posixAccount)(uidNumber={n}))");
+    // posixAccount needs its uidNumber; a readable refusal otherwise, and bob stays as he was.
+    for changes in [
+        vec![(M::Add, "objectClass", vec!["posixAccount"])],
+        vec![
+            (M::Add, "objectClass", vec!["posixAccount"]),
+            (M::Add, "homeDirectory", vec!["/home/bob"]),
+        ],
+        vec![(M::Add, "gidNumber", vec!["20000"])],
+    ] {
+        let c: Vec<(M, &str, &[&str])> = changes
+            .iter()
+            .map(|(m, a, v)| (m.clone(), *a, v.as_slice()))
+            .collect();
+        let r = w.modify(&bob, &c).await;
+        assert_eq!(r.code, R::ObjectClassViolation, "{changes:?}: {r:?}");
+        assert!(r.message.contains("uidNumber"), "{}", r.message);
+    }
+    let e = w.search(&bob, S::Base, "(objectClass=*)", &[]).await;
+    assert!(vals(e.only(), "uidNumber").is_empty());
+    // With uidNumber, as OpenLDAP takes it; the rest defaults.
+    let r = w
+        .modify(
+            &bob,
+            &[
+                (M::Add, "objectClass", &["posixAccount"]),
+                (M::Add, "uidNumber", &["20000"]),
+                (M::Add, "loginShell", &["/bin/zsh"]),
+            ],
+        )
+        .await;
+    assert_eq!(r.code, R::Success, "{r:?}");
+    let e = w.search(&bob, S::Base, "(objectClass=*)", &[]).await;
+    let e = e.only();
+    assert!(vals(e, "objectClass").iter().any(|c| c == "posixAccount"));
+    assert_eq!(vals(e, "uidNumber"), ["20000"]);
+    assert_eq!(vals(e, "gidNumber"), ["20000"]);
+    assert_eq!(vals(e, "homeDirectory"), ["/home/bob"]);
+    assert_eq!(vals(e, "loginShell"), ["/bin/zsh"]);
+    let found = w
+        .search(&users, S::OneLevel, &by_uid("20000"), &["uid"])
+        .await;
+    assert_eq!(found.dns(), [bob.as_str()]);
+    // A uidNumber alone is enough; a taken or out-of-range one is refused.
+    for (n, code) in [
+        ("20000", R::ConstraintViolation),
+        ("999", R::ConstraintViolation),
+        ("x", R::InvalidAttributeSyntax),
+    ] {
+        let r = w.modify(&dave, &[(M::Add, "uidNumber", &[n])]).await;
+        assert_eq!(r.code, code, "{n}: {r:?}");
+    }
+    let r = w
+        .modify(
+            &dave,
+            &[
+                (M::Add, "uidNumber", &["20001"]),
+                (M::Add, "gidNumber", &["5000"]),
+            ],
+        )
+        .await;
+    assert_eq!(r.code, R::Success, "{r:?}");
+    let e = w.search(&dave, S::Base, "(objectClass=*)", &[]).await;
+    let e = e.only();
+    assert!(vals(e, "objectClass").iter().any(|c| c == "posixAccount"));
+    assert_eq!(vals(e, "gidNumber"), ["5000"]);
+    assert_eq!(vals(e, "homeDirectory"), ["/home/dave"]);
+    // Replacing uidNumber re-numbers: the old number finds nobody, the own-number gid follows.
+    let r = w
+        .modify(&bob, &[(M::Replace, "uidNumber", &["20002"])])
+        .await;
+    assert_eq!(r.code, R::Success, "{r:?}");
+    let gone = w
+        .search(&users, S::OneLevel, &by_uid("20000"), &["uid"])
+        .await;
+    assert!(gone.entries.is_empty(), "{:?}", gone.dns());
+    let found = w
+        .search(&users, S::OneLevel, &by_uid("20002"), &["gidNumber"])
+        .await;
+    assert_eq!(found.dns(), [bob.as_str()]);
+    assert_eq!(vals(found.only(), "gidNumber"), ["20002"]);
+    for (who, changes, code) in [
+        (
+            &alice,
+            (M::Replace, "uidNumber", vec!["20001"]),
+            R::ConstraintViolation,
+        ),
+        (
+            &bob,
+            (M::Delete, "uidNumber", vec![]),
+            R::ObjectClassViolation,
+        ),
+        (
+            &bob,
+            (M::Delete, "objectClass", vec!["posixAccount"]),
+            R::ObjectClassModsProhibited,
+        ),
+    ] {
+        let (m, a, v) = &changes;
+        let r = w.modify(who, &[(m.clone(), *a, v.as_slice())]).await;
+        assert_eq!(r.code, code, "{who} {changes:?}: {}", r.message);
+    }
+    // Audited as updates by the writer.
+    let q = AuditQuery {
+        kind: Some(AuditKind::Change),
+        limit: Some(1000),
+        ..AuditQuery::tenant(fx.tenant("contoso").id)
+    };
+    let events = fx.dir().audit().query(&sys(), &q).unwrap().events;
+    let updates = events
+        .iter()
+        .filter(|e| e.actor == "contoso/writer" && e.action == "user.update")
+        .count();
+    assert_eq!(updates, 3);
     srv.stop().await;
 }
 
