@@ -7,9 +7,13 @@
 # Both servers are loaded and started for a size, then measured in turn: the search cases
 # alternate slapd and Tessera round by round (A/B/A/B…), so a change in the machine's background
 # load hits both alike, and the median round of each side is reported. Only one of them is ever
-# under load. Everything runs on 127.0.0.1 from a private temporary directory, and both servers
-# are stopped on exit. The system's slapd (/etc/ldap/slapd.d, port 389) is neither used nor
-# touched.
+# under load. Beside the rate, every measured run records the server's CPU time per operation
+# (/proc/<pid>/stat), which background load disturbs far less. Both servers' memory is read the
+# same way (VmRSS, VmHWM, RssAnon, RssFile of the server process from /proc/<pid>/status) after
+# loading, after a one-connection warm-up (one bind each: the data, not argon2 buffers), after the
+# searches and after every run. Everything runs on 127.0.0.1 from a private temporary directory,
+# and both servers are stopped (and the directory removed) on any exit. The system's slapd
+# (/etc/ldap/slapd.d, port 389, its ldapi socket) is neither used nor touched.
 #
 # Needs: slapd and ldap-utils (Debian), the release binaries ldapbench and tessera
 # (`make bench-ldap` installs and builds them). Settings (environment, with defaults):
@@ -19,16 +23,22 @@
 #   BENCH_SIDES="slapd tessera"  which servers to run
 #   BENCH_SEARCH_OPS=30000       operations of a uid-search round
 #   BENCH_GROUP_OPS=10000        operations of a group-search round
+#   BENCH_SEARCH_SECS=20         time limit of each search round (a slow side reports the rate
+#                                it reached, marked *, instead of running for ever)
+#   BENCH_OP_TIMEOUT_SECS=120    one operation's time limit (past it the connection counts an
+#                                error and stops): a slow answer is reported as slow, not lost
 #   BENCH_ROUNDS=3               rounds of each search case per side; the median is reported
 #   BENCH_REPEAT_OPS=30000       operations of the same-user re-bind case
 #   BENCH_BIND_SECS=15           time limit of each bind case (slapd verifies argon2 every time)
 #   BENCH_BIND_CONNS=            connections of the argon2 bind case (default 4 × cores:
 #                                Tessera's per-tenant hashing queue admits 4 waiting binds per
 #                                worker and answers "busy" beyond that, by design)
-#   BENCH_WARMUP_OPS=5000        uid searches before measuring (pages the data in)
+#   BENCH_WARMUP_OPS=5000        uid searches before measuring, on one connection (pages the
+#                                data in), then up to 200 group searches (10 s at most)
 #   BENCH_CLIENT_THREADS=1       ldapbench runtime threads (it shares the machine)
 #   BENCH_SLAPD_THREADS=16       slapd's worker threads (its default)
-#   BENCH_SLAPD_PORT=13389 BENCH_TESSERA_PORT=13390 BENCH_TESSERA_HTTP_PORT=13443
+#   BENCH_SLAPD_PORT=13389 BENCH_TESSERA_PORT=13390 BENCH_TESSERA_LDAPS_PORT=13636
+#   BENCH_TESSERA_HTTP_PORT=13443  (all on 127.0.0.1; each must be free)
 #   BENCH_TESSERA_CONFIG_EXTRA=  extra TOML lines for the [ldap] section of Tessera's config
 #   BENCH_OUT=…/bench-ldap       where results.jsonl and report.txt are kept (default: under
 #                                ${CARGO_TARGET_DIR:-target})
@@ -45,6 +55,8 @@ PASSWORD_USERS=${BENCH_PASSWORD_USERS:-1500}
 SIDES=${BENCH_SIDES:-"slapd tessera"}
 SEARCH_OPS=${BENCH_SEARCH_OPS:-30000}
 GROUP_OPS=${BENCH_GROUP_OPS:-10000}
+SEARCH_SECS=${BENCH_SEARCH_SECS:-20}
+OP_TIMEOUT=${BENCH_OP_TIMEOUT_SECS:-120}
 ROUNDS=${BENCH_ROUNDS:-3}
 REPEAT_OPS=${BENCH_REPEAT_OPS:-30000}
 BIND_SECS=${BENCH_BIND_SECS:-15}
@@ -54,6 +66,7 @@ CLIENT_THREADS=${BENCH_CLIENT_THREADS:-1}
 SLAPD_THREADS=${BENCH_SLAPD_THREADS:-16}
 SLAPD_PORT=${BENCH_SLAPD_PORT:-13389}
 TESSERA_PORT=${BENCH_TESSERA_PORT:-13390}
+TESSERA_LDAPS_PORT=${BENCH_TESSERA_LDAPS_PORT:-13636}
 TESSERA_HTTP_PORT=${BENCH_TESSERA_HTTP_PORT:-13443}
 CONFIG_EXTRA=${BENCH_TESSERA_CONFIG_EXTRA:-}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -65,7 +78,8 @@ LDAPBENCH=${LDAPBENCH:-$TARGET_DIR/release/ldapbench}
 TESSERA=${TESSERA:-$TARGET_DIR/release/tessera}
 TESSERA_BUILD=${BENCH_TESSERA_BUILD:-ok}
 # Users of the bind cases: 0..ARGON2_WARMUP-1 warm up, then the measured argon2 binds take each
-# user once (a repeated user would be a cache hit in Tessera); the last one re-binds.
+# user once (a repeated user would be a cache hit in Tessera); the last one re-binds (after one
+# bind that fills Tessera's verified-credential cache: the case measures cached re-binds).
 ARGON2_WARMUP=20
 REPEAT_USER=$((PASSWORD_USERS - 1))
 ARGON2_OPS=$((PASSWORD_USERS - 1 - ARGON2_WARMUP))
@@ -74,7 +88,7 @@ ARGON2_OPS=$((PASSWORD_USERS - 1 - ARGON2_WARMUP))
 for v in $(compgen -e | grep '^TESSERA_' || true); do unset "$v"; done
 
 die() { echo "bench-ldap: $*" >&2; exit 1; }
-say() { echo "bench-ldap: $*"; }
+say() { echo "bench-ldap [$(printf '%4d' "$SECONDS") s]: $*"; }
 
 [ -x "$LDAPBENCH" ] || die "$LDAPBENCH not found: cargo build --release -p ldapbench"
 [ "$ARGON2_OPS" -ge 100 ] || die "BENCH_PASSWORD_USERS=$PASSWORD_USERS is too small (at least 121)"
@@ -96,10 +110,15 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 declare -A PID=()
 
-stop() { # side
-  local p=${PID[$1]:-}
+stop() { # side: SIGTERM, then SIGKILL after 15 s; only the process this script started
+  local p=${PID[$1]:-} i
   if [ -n "$p" ]; then
     kill -TERM "$p" 2>/dev/null || true
+    for i in $(seq 150); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
     PID[$1]=""
   fi
@@ -116,7 +135,18 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
+
+# A port already answering would be measured instead of the server started here.
+port_free() { # port
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+ports=()
+case " $SIDES " in *" slapd "*) ports+=("$SLAPD_PORT") ;; esac
+case " $SIDES " in *" tessera "*) ports+=("$TESSERA_PORT" "$TESSERA_LDAPS_PORT" "$TESSERA_HTTP_PORT") ;; esac
+for port in "${ports[@]}"; do
+  port_free "$port" || die "127.0.0.1:$port is in use (a server left from another run?): free it or set BENCH_*_PORT"
+done
 
 url_of() {
   case $1 in
@@ -131,14 +161,14 @@ bench() { # side users label workload connections ops [more ldapbench args]
   shift 6
   if ! "$LDAPBENCH" run --url "$(url_of "$side")" --workload "$workload" --connections "$conns" \
       --ops "$ops" --users "$users" --password-users "$PASSWORD_USERS" \
-      --threads "$CLIENT_THREADS" --side "$side" "$@" 2>&1 | sed "s/^/  $side $label: /"; then
+      --threads "$CLIENT_THREADS" --op-timeout-secs "$OP_TIMEOUT" --side "$side" "$@" 2>&1 | sed "s/^/  $side $label: /"; then
     say "$side $label failed (recorded; the bench goes on)"
   fi
 }
 measure() { # side users case workload connections ops [more]
   local side=$1 users=$2 case=$3
   shift 3
-  bench "$side" "$users" "$case" "$@" --case "$case" --record "$RESULTS"
+  bench "$side" "$users" "$case" "$@" --case "$case" --record "$RESULTS" --server-pid "${PID[$side]}"
 }
 rss() { # side users phase
   if ! "$LDAPBENCH" rss --pid "${PID[$1]}" --side "$1" --users "$2" --phase "$3" \
@@ -167,6 +197,8 @@ moduleload back_mdb
 moduleload argon2 m=19456 t=2 p=1
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
+# (New passwords set through slapd would be argon2i with these parameters; the bench's are
+# argon2id hashes in the LDIF, the ones both servers verify.)
 password-hash {ARGON2}
 threads $SLAPD_THREADS
 tool-threads $CORES
@@ -216,6 +248,7 @@ level = "warn"
 
 [ldap]
 listen = "127.0.0.1:$TESSERA_PORT"
+ldaps_listen = "127.0.0.1:$TESSERA_LDAPS_PORT"
 allow_plain_binds = true
 $CONFIG_EXTRA
 EOF
@@ -235,7 +268,7 @@ tessera_preflight() {
   # `check` parses the configuration (unknown keys are errors) and opens an empty store.
   if ! out=$(cd "$dir" && RUST_BACKTRACE=0 "$TESSERA" --config "$dir/tessera.toml" check 2>&1); then
     out=$(echo "$out" | grep -v '^WARNING' | sed '/Stack backtrace/,$d' | tr -s ' \n' ' ' | cut -c1-300)
-    tessera_unavailable "its configuration has no LDAP listener yet (tessera check: $out)"
+    tessera_unavailable "tessera check refused the bench's configuration: $out"
   fi
 }
 tessera_start() { # users
@@ -272,26 +305,30 @@ size_round() { # users
   fi
   [ "${#sides[@]}" -gt 0 ] || return 0
   [ "$warm_ops" -le "$users" ] || warm_ops=$users
+  # One connection, so one bind: the after-warmup sample is the data read, not argon2 buffers.
   for side in "${sides[@]}"; do
     rss "$side" "$users" after-load
-    bench "$side" "$users" warm-up search-uid 16 "$warm_ops" --seed 99
-    bench "$side" "$users" warm-up search-group 16 500 --seed 99
+    bench "$side" "$users" warm-up search-uid 1 "$warm_ops" --seed 99 --max-secs 60
+    bench "$side" "$users" warm-up search-group 1 200 --seed 99 --max-secs 10
     rss "$side" "$users" after-warmup
   done
   # Searches: the sides take turns, round by round.
   for r in $(seq 1 "$ROUNDS"); do
     for side in "${sides[@]}"; do
-      measure "$side" "$users" uid-16 search-uid 16 "$SEARCH_OPS" --seed $((100 + r))
+      measure "$side" "$users" uid-16 search-uid 16 "$SEARCH_OPS" --seed $((100 + r)) \
+        --max-secs "$SEARCH_SECS"
     done
   done
   for r in $(seq 1 "$ROUNDS"); do
     for side in "${sides[@]}"; do
-      measure "$side" "$users" uid-64 search-uid 64 "$SEARCH_OPS" --seed $((200 + r))
+      measure "$side" "$users" uid-64 search-uid 64 "$SEARCH_OPS" --seed $((200 + r)) \
+        --max-secs "$SEARCH_SECS"
     done
   done
   for r in $(seq 1 "$ROUNDS"); do
     for side in "${sides[@]}"; do
-      measure "$side" "$users" group-16 search-group 16 "$GROUP_OPS" --seed $((300 + r))
+      measure "$side" "$users" group-16 search-group 16 "$GROUP_OPS" --seed $((300 + r)) \
+        --max-secs "$SEARCH_SECS"
     done
   done
   for side in "${sides[@]}"; do
@@ -304,6 +341,7 @@ size_round() { # users
       --first-user "$ARGON2_WARMUP" --max-secs "$BIND_SECS"
   done
   for side in "${sides[@]}"; do
+    bench "$side" "$users" warm-up bind-repeat 1 1 --first-user "$REPEAT_USER"
     measure "$side" "$users" repeat bind-repeat 16 "$REPEAT_OPS" \
       --first-user "$REPEAT_USER" --max-secs "$BIND_SECS"
   done

@@ -1,12 +1,13 @@
 //! The load generator: N LDAP connections (the `ldap3` client) share a fixed number of
 //! operations of one workload, each timed; every answer is checked against the dataset (one
-//! entry with the asked uid, a group with exactly its members, a successful bind), so a fast
+//! entry, the asked user's, a group with exactly its members, a successful bind), so a fast
 //! wrong answer counts as an error, not as throughput. Bounded in operations and in time.
 
 use crate::clock::Stopwatch;
 use crate::data::{mix, Dataset};
 use anyhow::{bail, Context, Result};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +86,9 @@ pub struct Plan {
     pub op_timeout: Duration,
     /// The run's time limit: no new operation starts after it.
     pub max_time: Duration,
+    /// The server's process id: its CPU time over each round is measured (per operation), a
+    /// figure the machine's background load disturbs far less than the rate.
+    pub server_pid: Option<u32>,
 }
 
 /// What a run measured.
@@ -115,6 +119,9 @@ pub struct Report {
     pub p999_us: u64,
     /// Slowest.
     pub max_us: u64,
+    /// The server's CPU time (user + system, every thread) over the round, per successful
+    /// operation, in microseconds (with `Plan::server_pid`).
+    pub server_cpu_us_per_op: Option<f64>,
     /// The rate of every round, in order (this report is the median one).
     pub round_rates: Vec<f64>,
 }
@@ -135,6 +142,9 @@ impl Report {
             ms(self.max_us),
             self.seconds
         );
+        if let Some(c) = self.server_cpu_us_per_op {
+            s.push_str(&format!("  server CPU {c:.0} µs/op"));
+        }
         if self.round_rates.len() > 1 {
             let r: Vec<String> = self.round_rates.iter().map(|x| format!("{x:.0}")).collect();
             s.push_str(&format!("  [median of rounds: {} ops/s]", r.join(", ")));
@@ -163,6 +173,7 @@ impl Report {
             "p99_us": self.p99_us,
             "p999_us": self.p999_us,
             "max_us": self.max_us,
+            "server_cpu_us_per_op": self.server_cpu_us_per_op,
             "round_rates": self.round_rates,
         })
     }
@@ -292,6 +303,9 @@ async fn one_round(plan: Arc<Plan>, connections: Vec<Ldap>) -> (Report, Vec<Ldap
             tokio::spawn(async move { connection(ldap, &plan, &start, &next).await })
         })
         .collect();
+    let cpu_before = plan
+        .server_pid
+        .and_then(|p| crate::report::proc_cpu_us(p).ok());
     start.wait().await;
     let wall = Stopwatch::start();
     let mut all = Vec::with_capacity(plan.ops);
@@ -315,6 +329,15 @@ async fn one_round(plan: Arc<Plan>, connections: Vec<Ldap>) -> (Report, Vec<Ldap
         }
     }
     let seconds = wall.elapsed().as_secs_f64();
+    let cpu_after = plan
+        .server_pid
+        .and_then(|p| crate::report::proc_cpu_us(p).ok());
+    let server_cpu_us_per_op = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) if !all.is_empty() => {
+            Some(b.saturating_sub(a) as f64 / all.len() as f64)
+        }
+        _ => None,
+    };
     // Operations never run because every connection stopped are failures too.
     let missing = plan.ops.saturating_sub(all.len() + errors);
     if missing > 0 && !time_limited {
@@ -341,6 +364,7 @@ async fn one_round(plan: Arc<Plan>, connections: Vec<Ldap>) -> (Report, Vec<Ldap
         p99_us: at(0.99),
         p999_us: at(0.999),
         max_us: all.last().copied().map_or(0, u64::from),
+        server_cpu_us_per_op,
         round_rates: Vec::new(),
     };
     (report, still)
@@ -397,13 +421,24 @@ fn values<'a>(e: &'a SearchEntry, name: &str) -> &'a [String] {
         .map_or(&[], |(_, v)| v.as_slice())
 }
 
+/// A DN as compared here: lower case, no spaces after the commas (both servers write the
+/// dataset's DNs in this simple form; no escapes occur in it).
+fn dn_key(dn: &str) -> String {
+    dn.split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase()
+}
+
 /// Operation number `k` of the plan, with its answer checked.
 async fn one(ldap: &mut Ldap, plan: &Plan, k: usize) -> Result<(), OpError> {
     let d = &plan.data;
     let pick = mix(plan.seed ^ (k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
     match plan.workload {
         Workload::SearchUid => {
-            let uid = Dataset::username((pick % d.users as u64) as usize);
+            let i = (pick % d.users as u64) as usize;
+            let uid = Dataset::username(i);
             let filter = plan.uid_filter.replace("{uid}", &uid);
             let (entries, _) = ldap
                 .search(&d.users_base(), Scope::Subtree, &filter, USER_ATTRS)
@@ -413,13 +448,15 @@ async fn one(ldap: &mut Ldap, plan: &Plan, k: usize) -> Result<(), OpError> {
                 OpError::Answer(format!("{filter}: {} entries, expected 1", v.len()))
             })?;
             let e = SearchEntry::construct(entry);
-            if !values(&e, "uid")
-                .iter()
-                .any(|v| v.eq_ignore_ascii_case(&uid))
-                || values(&e, "uidNumber").is_empty()
+            let want_number = d.user(i).uid_number.to_string();
+            if dn_key(&e.dn) != dn_key(&d.dn_of(&uid))
+                || !values(&e, "uid")
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(&uid))
+                || values(&e, "uidNumber") != [want_number]
             {
                 return Err(OpError::Answer(format!(
-                    "{filter}: the entry {} lacks its uid or uidNumber",
+                    "{filter}: the entry {} is not {uid}'s (DN, uid or uidNumber differ)",
                     e.dn
                 )));
             }
@@ -437,10 +474,20 @@ async fn one(ldap: &mut Ldap, plan: &Plan, k: usize) -> Result<(), OpError> {
                 OpError::Answer(format!("{filter}: {} entries, expected 1", v.len()))
             })?;
             let e = SearchEntry::construct(entry);
-            let (got, want) = (values(&e, "member").len(), d.group_members(g).len());
-            if got != want {
+            // Exactly the group's members: as many values, each one of them, none twice.
+            let want: HashSet<String> = d.group_members(g).map(|i| dn_key(&d.user_dn(i))).collect();
+            let got = values(&e, "member");
+            let distinct: HashSet<String> = got.iter().map(|v| dn_key(v)).collect();
+            if dn_key(&e.dn) != dn_key(&d.group_dn(&name))
+                || got.len() != want.len()
+                || distinct != want
+            {
                 return Err(OpError::Answer(format!(
-                    "{filter}: {got} members, expected {want}"
+                    "{filter}: {} with {} member values, expected {} with the {} members of {name}",
+                    e.dn,
+                    got.len(),
+                    d.group_dn(&name),
+                    want.len()
                 )));
             }
             Ok(())
@@ -494,5 +541,22 @@ pub async fn wait_ready(url: &str, limit: Duration, pid: Option<u32>) -> Result<
             Err(_) if clock.elapsed() > limit => bail!("{url} not answering after {limit:?}"),
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_compare_without_case_or_spaces() {
+        assert_eq!(
+            dn_key("uid=User-00001, ou=Users,O=bench,dc=tessera,dc=local"),
+            dn_key("uid=user-00001,ou=users,o=bench,dc=tessera,dc=local")
+        );
+        assert_ne!(
+            dn_key("uid=user-00001,ou=Users"),
+            dn_key("uid=user-00002,ou=Users")
+        );
     }
 }

@@ -186,9 +186,13 @@ struct RunArgs {
     /// One operation's time limit, in seconds.
     #[arg(long, default_value_t = 30)]
     op_timeout_secs: u64,
-    /// The run's time limit, in seconds.
+    /// The run's time limit, in seconds: no operation starts after it (a time-limited run
+    /// reports the rate it reached; it is not an error).
     #[arg(long, default_value_t = 300)]
     max_secs: u64,
+    /// The server's process id: its CPU time per operation is measured and reported.
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Append the result as a JSON line to this file (for `report`).
     #[arg(long)]
     record: Option<PathBuf>,
@@ -284,6 +288,7 @@ fn main() -> Result<()> {
                 uid_filter: args.uid_filter.clone(),
                 op_timeout: Duration::from_secs(args.op_timeout_secs.max(1)),
                 max_time: Duration::from_secs(args.max_secs.max(1)),
+                server_pid: args.server_pid,
             };
             let ops = plan.ops;
             let report = match runtime(args.threads)?.block_on(load::run(plan, args.rounds)) {
