@@ -317,7 +317,8 @@ async fn chunk(
     n: usize,
     deadline: Option<Timestamp>,
 ) -> Result<(Walk, Vec<ldap3_proto::proto::LdapSearchResultEntry>, End), LdapError> {
-    blocking(ctx, move |ctx| {
+    let narrow = matches!(&from, From::Start(_, spec) if spec.is_narrow());
+    let work = move |ctx: &Ctx| {
         let mut w = match from {
             From::Start(actor, spec) => Walk::start(ctx, actor, *spec)?,
             From::Resume(w) => *w,
@@ -325,8 +326,12 @@ async fn chunk(
         let (entries, end) = w.next(ctx, n, deadline)?;
         let wire = w.wire(entries);
         Ok((w, wire, end))
-    })
-    .await
+    };
+    if narrow {
+        work(ctx)
+    } else {
+        blocking(ctx, work).await
+    }
 }
 
 async fn send_entries<W>(
@@ -338,12 +343,13 @@ async fn send_entries<W>(
 where
     W: Sink<LdapMsg, Error = io::Error> + Unpin,
 {
+    // Fed, not flushed: the search's last chunk leaves with its SearchResultDone in one write.
     let write = async {
         for e in entries {
             out.feed(LdapMsg::new(msgid, LdapOp::SearchResultEntry(e)))
                 .await?;
         }
-        out.flush().await
+        Ok(())
     };
     match ctx.config.idle_timeout() {
         // A client that stops reading its results is as idle as one that stops asking.
@@ -521,7 +527,10 @@ where
                 };
                 return out.send(done(res, Vec::new())).await;
             }
-            End::More => from = From::Resume(Box::new(walk)),
+            End::More => {
+                out.flush().await?;
+                from = From::Resume(Box::new(walk));
+            }
         }
     }
 }
@@ -601,7 +610,10 @@ where
                     ))
                     .await
             }
-            End::More if got < budget => from = From::Resume(Box::new(walk)),
+            End::More if got < budget => {
+                out.flush().await?;
+                from = From::Resume(Box::new(walk));
+            }
             End::More => {
                 if client_size > 0 && sent >= client_size {
                     let more = match chunk(ctx, From::Resume(Box::new(walk)), 1, deadline).await {

@@ -45,6 +45,21 @@ pub(crate) struct Spec {
     pub(crate) types_only: bool,
 }
 
+impl Spec {
+    /// Whether the search looks at a handful of entries only — a base-scope read, or index
+    /// lookups with no in-chain set to resolve — so it may run on the connection's task
+    /// instead of a blocking thread (the hand-off would cost more than the search).
+    pub(crate) fn is_narrow(&self) -> bool {
+        if self.scope == Scope::Base {
+            return self.filter.chains.is_empty();
+        }
+        let p = filter::plan(&self.filter);
+        self.filter.chains.is_empty()
+            && !matches!(p.users, filter::Source::Scan)
+            && !matches!(p.groups, filter::Source::Scan)
+    }
+}
+
 /// Why a walk stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum End {
@@ -83,7 +98,6 @@ struct View {
     mine: Option<Mine>,
     user_names: HashMap<UserId, String>,
     group_names: HashMap<GroupId, String>,
-    users_loaded: bool,
     groups_loaded: bool,
     lookups: usize,
 }
@@ -362,7 +376,6 @@ impl Walk {
                 mine: None,
                 user_names: HashMap::new(),
                 group_names: HashMap::new(),
-                users_loaded: false,
                 groups_loaded: false,
                 lookups: 0,
             },
@@ -695,13 +708,7 @@ impl Walk {
         t: TenantId,
         ids: &[UserId],
     ) -> Result<Vec<User>, LdapError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = found(ctx.dir.users().get(&self.actor, t, *id))? {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        listed(ctx.dir.users().get_many(&self.actor, t, ids))
     }
 
     fn load_groups(
@@ -833,6 +840,7 @@ impl Walk {
             Some(match self.access(t) {
                 Access::Full => {
                     let list = listed(ctx.dir.groups().members(&a, t, g.id, flat))?;
+                    self.prefetch_user_names(ctx, t, &list)?;
                     let mut m = Members::default();
                     for x in list {
                         match x {
@@ -887,6 +895,33 @@ impl Walk {
         Ok(entry::group(&ctx.dit, &slug, g, members, member_of))
     }
 
+    /// Reads the names of the users among `members` not yet known, in one call.
+    fn prefetch_user_names(
+        &mut self,
+        ctx: &Ctx,
+        t: TenantId,
+        members: &[Member],
+    ) -> Result<(), LdapError> {
+        let a = self.actor;
+        let Some(v) = self.views.get_mut(&t) else {
+            return Ok(());
+        };
+        let missing: Vec<UserId> = members
+            .iter()
+            .filter_map(|m| match m {
+                Member::User(u) if !v.user_names.contains_key(u) => Some(*u),
+                _ => None,
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for u in listed(ctx.dir.users().get_many(&a, t, &missing))? {
+            v.user_names.insert(u.id, u.username);
+        }
+        Ok(())
+    }
+
     fn user_name(
         &mut self,
         ctx: &Ctx,
@@ -899,29 +934,6 @@ impl Walk {
         };
         if let Some(n) = v.user_names.get(&id) {
             return Ok(Some(n.clone()));
-        }
-        if v.users_loaded {
-            return Ok(None);
-        }
-        v.lookups += 1;
-        if v.lookups > BULK_AFTER {
-            // Many members: one pass over the tenant's users beats a lookup each.
-            let mut q = ListQuery {
-                after: None,
-                limit: Some(ListQuery::MAX_LIMIT),
-                prefix: None,
-            };
-            while let Some(page) = found(ctx.dir.users().list(&a, t, &q))? {
-                for u in page.items {
-                    v.user_names.insert(u.id, u.username);
-                }
-                match page.next {
-                    Some(n) => q.after = Some(n),
-                    None => break,
-                }
-            }
-            v.users_loaded = true;
-            return Ok(v.user_names.get(&id).cloned());
         }
         Ok(found(ctx.dir.users().get(&a, t, id))?.map(|u| {
             v.user_names.insert(id, u.username.clone());

@@ -290,6 +290,7 @@ impl Calls {
 const COVERED: &[&str] = &[
     "applications::radius_secret",
     "users::by_cn",
+    "users::get_many",
     "users::by_uid_number",
     "groups::by_gid",
     "tenants::resolve",
@@ -404,6 +405,7 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     c.op("tenants::is_active", tn.is_active(a, t.tenant));
     c.op("tenants::my_rights", tn.my_rights(a, t.tenant));
     c.op("users::get", u.get(a, t.tenant, t.alice));
+    c.op("users::get_many", u.get_many(a, t.tenant, &[t.alice]));
     c.op("users::by_username", u.by_username(a, t.tenant, "alice"));
     c.op("users::by_username", u.by_username(a, t.tenant, "ALICE"));
     c.op("users::by_email", u.by_email(a, t.tenant, EMAIL));
