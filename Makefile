@@ -71,11 +71,26 @@ bench-ldap: deps
 	  if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now slapd >/dev/null 2>&1 || true; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	fi
-	$(CARGO) build --release --locked -p ldapbench
-	@if $(CARGO) build --release --locked -p tessera; then built=ok; else built=failed; \
+	@# One cargo run for both (one feature resolution, so the dependencies build once); when
+	@# tessera does not build, ldapbench alone and the bench reports Tessera as not available.
+	@if $(CARGO) build --release --locked -p ldapbench -p tessera; then built=ok; else \
+	  $(CARGO) build --release --locked -p ldapbench || exit 1; built=failed; \
 	  echo "warning: tessera did not build: its half of the bench is reported as not available" >&2; \
 	fi; \
 	BENCH_TESSERA_BUILD=$$built bash bench/ldap/run.sh
+
+## make fuzz-ldap: libFuzzer on the LDAP request path (decode → handler → directory) for
+## FUZZ_SECS seconds (default 60), from fuzz/corpus/ldap_request; new inputs go to
+## fuzz/target/corpus (kept between runs, replayed first), crashes to fuzz/artifacts. Needs
+## nightly; installs cargo-fuzz. Not part of `make test` (which replays the committed corpus).
+FUZZ_SECS ?= 60
+
+.PHONY: fuzz-ldap
+fuzz-ldap: toolchain
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p fuzz/target/corpus/ldap_request
+	$(CARGO) +nightly fuzz run ldap_request fuzz/target/corpus/ldap_request fuzz/corpus/ldap_request \
+	  -- -max_total_time=$(FUZZ_SECS)
 
 ## make deny: licenses, advisories and sources of every dependency (installs cargo-deny).
 deny: toolchain

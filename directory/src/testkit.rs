@@ -66,7 +66,19 @@ impl TestDirectory {
             opened,
         } = self;
         drop(dir);
-        let dir = Self::open(&tmp, &clock, 7 + opened)?;
+        // sled's flusher thread lets go of the store's file lock a moment after the last
+        // handle is dropped; on a loaded machine that moment can outlast the reopen.
+        let mut tries = 0;
+        let dir = loop {
+            match Self::open(&tmp, &clock, 7 + opened) {
+                Err(Error::Storage(m)) if m.contains("could not acquire lock") && tries < 100 => {
+                    tries += 1;
+                    #[allow(clippy::disallowed_methods)] // test support: waiting for sled's thread
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => break r?,
+            }
+        };
         Ok(TestDirectory {
             dir,
             clock,

@@ -14,6 +14,8 @@ mod error;
 mod filter;
 #[cfg(test)]
 mod filter_text;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod handler;
 mod listener;
 mod paging;

@@ -173,6 +173,33 @@ impl LdapServer {
     }
 }
 
+#[cfg(feature = "fuzzing")]
+impl LdapServer {
+    /// Serves one connection over `stream` as if accepted from `peer`: the same path as a
+    /// connection of [`LdapServer::serve`], under the same caps, with no shutdown signal.
+    pub(crate) async fn serve_stream<S>(&self, stream: S, peer: SocketAddr, security: Security)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let Ok(permit) = self.connections.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(claim) = self.claim(peer.ip()) else {
+            return;
+        };
+        let (done, _) = mpsc::channel(1);
+        let conn = Connection {
+            ctx: self.ctx.clone(),
+            peer,
+            stop: CancellationToken::new(),
+            _permit: permit,
+            _claim: claim,
+            _done: done,
+        };
+        conn.run(stream, security).await;
+    }
+}
+
 /// Tells a connection over its source's quota why it is closed (in plain LDAP only: an LDAPS
 /// client could not read it before a handshake).
 async fn refuse(tcp: TcpStream, plain: bool) {
@@ -225,7 +252,12 @@ fn start_tls_response(msgid: i32, code: LdapResultCode, why: &str) -> LdapMsg {
 }
 
 impl Connection {
-    async fn run(self, tcp: TcpStream, security: Security) {
+    /// Serves one connection over `tcp` (a TCP stream; an in-memory pipe under the `fuzzing`
+    /// feature) until it ends.
+    async fn run<S>(self, tcp: S, security: Security)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let cfg = &self.ctx.config;
         let peer = Some(self.peer.ip());
         match security {
@@ -296,11 +328,14 @@ impl Connection {
         }
     }
 
-    async fn handshake(
+    async fn handshake<S>(
         &self,
         acceptor: &TlsAcceptor,
-        tcp: TcpStream,
-    ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+        tcp: S,
+    ) -> Option<tokio_rustls::server::TlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let limit = Duration::from_secs(self.ctx.config.handshake_timeout_secs);
         match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
             Ok(Ok(s)) => Some(s),

@@ -16,7 +16,7 @@ use tokio_util::codec::Encoder;
 
 /// Panics on the server's threads (runtime workers and blocking threads), counted by a hook
 /// installed once for the whole test binary.
-fn server_panics() -> &'static AtomicUsize {
+pub fn server_panics() -> &'static AtomicUsize {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     static HOOK: OnceLock<()> = OnceLock::new();
     HOOK.get_or_init(|| {

@@ -1,7 +1,8 @@
 //! The LDAP frontend against a real directory over real sockets: binds (every RFC 4513 case and
 //! what the core's authentication decides), search (scopes, filters, attributes, limits, paged
 //! results, controls), tenant isolation, TLS (StartTLS with its injection guard, LDAPS),
-//! extended operations, writes, and hostile input. One integration binary, a module per area.
+//! extended operations, writes, and hostile input (the fuzz corpus replayed too). One integration
+//! binary, a module per area.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,6 +15,7 @@ mod filter_text;
 
 mod binds;
 mod client;
+mod corpus;
 mod extended;
 mod garbage;
 mod harness;
