@@ -23,13 +23,16 @@ mod store;
 pub mod testkit;
 
 pub use actor::{Actor, Principal, Protocol};
-pub use auth::{AuthRequest, Authenticated, Enrolment, Login, MfaNeed, Outcome, TenantRef};
+pub use auth::{
+    AuthRequest, Authenticated, Enrolment, Login, MfaNeed, MfaPending, Outcome, TenantRef,
+    MFA_STEP_TTL_SECS,
+};
 pub use error::Error;
 pub use feed::{ChangeEvent, EntityKind};
 pub use integrity::IntegrityReport;
 pub use service::{
     applications::Applications, audit::AuditLog, credentials::Credentials, groups::Groups,
-    policies::Policies, rbac::Rbac, tenants::Tenants, tokens::Tokens, users::Users,
+    policies::Policies, radius::Radius, rbac::Rbac, tenants::Tenants, tokens::Tokens, users::Users,
 };
 pub use tessera_policy as policy;
 
@@ -56,6 +59,7 @@ pub(crate) struct Inner {
     journal: Journal,
     hasher: Hasher,
     verified: VerifiedCache,
+    radius_sessions: service::radius::SessionTable,
     key: MasterKey,
     cache: Cache,
     clock: Arc<dyn Clock>,
@@ -105,6 +109,7 @@ impl OpenOptions {
                 journal,
                 hasher,
                 verified: VerifiedCache::new(self.ids.as_ref()),
+                radius_sessions: Default::default(),
                 key,
                 cache: Cache::default(),
                 clock: self.clock,
@@ -203,6 +208,11 @@ impl Directory {
         AuditLog::new(self)
     }
 
+    /// RADIUS clients for the RADIUS frontend, and accounting sessions.
+    pub fn radius(&self) -> Radius<'_> {
+        Radius::new(self)
+    }
+
     /// Checks that every index matches its entity and every reference resolves. A maintenance
     /// operation of the installation (no actor): it reports problems, it does not repair them.
     pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
@@ -224,6 +234,10 @@ impl Directory {
 
     pub(crate) fn verified(&self) -> &VerifiedCache {
         &self.inner.verified
+    }
+
+    pub(crate) fn radius_sessions(&self) -> &service::radius::SessionTable {
+        &self.inner.radius_sessions
     }
 
     pub(crate) fn journal(&self) -> &Journal {

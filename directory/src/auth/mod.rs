@@ -10,5 +10,7 @@ pub(crate) mod totp;
 pub(crate) mod verified;
 
 pub use login::Login;
-pub use service::{AuthRequest, Authenticated, MfaNeed, Outcome, TenantRef};
+pub use service::{
+    AuthRequest, Authenticated, MfaNeed, MfaPending, Outcome, TenantRef, MFA_STEP_TTL_SECS,
+};
 pub use totp::Enrolment;

@@ -148,6 +148,49 @@ struct Attempt<'r, 'a> {
     tenant: Option<(TenantId, String)>,
     user: Option<UserId>,
     application: Option<String>,
+    /// Set when the password was right and only a TOTP code is missing.
+    pending: Option<MfaPending>,
+}
+
+/// How long a verified password waits for its second factor ([`Directory::complete_mfa`]).
+pub const MFA_STEP_TTL_SECS: i64 = 300;
+
+/// A login whose password the core has verified and which now waits for a TOTP code: what a
+/// challenge flow (RADIUS Access-Challenge) keeps between its two requests. Only the core makes
+/// one ([`Directory::authenticate_for_challenge`]); [`Directory::complete_mfa`] consumes it, so it
+/// is used once. It holds no secret.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MfaPending {
+    tenant: TenantId,
+    user: UserId,
+    username: String,
+    application: Option<AppId>,
+    protocol: Protocol,
+    /// The credentials as verified: a password or TOTP change meanwhile voids the step.
+    credentials: crate::store::Version,
+    expires: Timestamp,
+}
+
+impl MfaPending {
+    /// The tenant of the login.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The user whose password was verified.
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// The application it was for.
+    pub fn application(&self) -> Option<AppId> {
+        self.application
+    }
+
+    /// When the step expires.
+    pub fn expires(&self) -> Timestamp {
+        self.expires
+    }
 }
 
 impl Directory {
@@ -163,16 +206,199 @@ impl Directory {
         &self,
         req: &AuthRequest<'_>,
     ) -> Result<(Outcome, Option<(TenantId, UserId)>), Error> {
+        self.authenticate_attempt(req).map(|(o, s, _)| (o, s))
+    }
+
+    /// [`Directory::authenticate`] for a protocol that asks for the TOTP code in a second round
+    /// trip (a RADIUS Access-Challenge): when the password is right and only the code is
+    /// missing, the outcome is [`Outcome::MfaRequired`] with [`MfaNeed::Code`] and comes with
+    /// the pending step to hand to [`Directory::complete_mfa`] with the code.
+    pub fn authenticate_for_challenge(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Outcome, Option<MfaPending>), Error> {
+        self.authenticate_attempt(req).map(|(o, _, p)| (o, p))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn authenticate_attempt(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Outcome, Option<(TenantId, UserId)>, Option<MfaPending>), Error> {
         let mut attempt = Attempt {
             req,
             tenant: None,
             user: None,
             application: None,
+            pending: None,
         };
         let (outcome, reason) = self.decide(req, &mut attempt)?;
         self.journal_attempt(&attempt, &outcome, reason)?;
         let subject = attempt.tenant.as_ref().map(|(t, _)| *t).zip(attempt.user);
-        Ok((outcome, subject))
+        Ok((outcome, subject, attempt.pending))
+    }
+
+    /// Completes a login that waits for its TOTP code, without verifying the password again:
+    /// the tenant chain must still be active, the user active and not locked, the credentials
+    /// unchanged since the password was verified and the step not expired; then the code is
+    /// consumed (each time step once; a wrong code counts as a failure towards lockout) and the
+    /// application's bound groups are checked. One audit event, as for
+    /// [`Directory::authenticate`].
+    pub fn complete_mfa(
+        &self,
+        pending: MfaPending,
+        code: &str,
+        source: Option<IpAddr>,
+    ) -> Result<Outcome, Error> {
+        let req = AuthRequest {
+            tenant: TenantRef::Id(pending.tenant),
+            username: &pending.username,
+            secret: "",
+            second_factor: Some(code),
+            protocol: pending.protocol,
+            application: pending.application,
+            source,
+        };
+        let mut attempt = Attempt {
+            req: &req,
+            tenant: None,
+            user: Some(pending.user),
+            application: None,
+            pending: None,
+        };
+        let (outcome, reason) = self.decide_second_factor(&pending, code, &mut attempt)?;
+        self.journal_attempt(&attempt, &outcome, reason)?;
+        Ok(outcome)
+    }
+
+    fn decide_second_factor(
+        &self,
+        p: &MfaPending,
+        code: &str,
+        attempt: &mut Attempt<'_, '_>,
+    ) -> Result<(Outcome, &'static str), Error> {
+        let store = self.store();
+        let tree = self.cache().tree(store)?;
+        let now = self.now();
+        let Some(node) = tree.node(p.tenant) else {
+            return Ok((Outcome::BadCredentials, "unknown tenant"));
+        };
+        attempt.tenant = Some((p.tenant, node.slug.clone()));
+        attempt.application = self.application_name(p.tenant, p.application)?;
+        if now >= p.expires {
+            return Ok((Outcome::MfaFailed, "the TOTP step expired"));
+        }
+        if !tree.chain_active(p.tenant) {
+            return Ok((Outcome::Suspended, "tenant suspended"));
+        }
+        let Some(user) = store
+            .get(&keys::user(p.tenant, p.user))?
+            .map(|e| codec::decode::<User>(&e.value))
+            .transpose()?
+        else {
+            return Ok((Outcome::BadCredentials, "unknown user"));
+        };
+        if user.status != Status::Active {
+            return Ok((Outcome::Suspended, "user suspended"));
+        }
+        let lock: LockState = match store.get(&keys::lock(p.tenant, user.id))? {
+            Some(e) => codec::decode(&e.value)?,
+            None => LockState::default(),
+        };
+        if let Some(until) = lock.locked_until.filter(|_| lock.is_locked(now)) {
+            return Ok((Outcome::Locked { until }, "account locked"));
+        }
+        let cred_entry = store.get(&keys::credentials(p.tenant, user.id))?;
+        if cred_entry.as_ref().map_or(0, |e| e.version) != p.credentials {
+            return Ok((
+                Outcome::BadCredentials,
+                "credentials changed during the TOTP step",
+            ));
+        }
+        let creds: Stored = match &cred_entry {
+            Some(e) => codec::decode(&e.value)?,
+            None => Stored::default(),
+        };
+        let policy = self.policy_of(p.tenant)?;
+        let Some(t) = creds.totp.as_ref().filter(|t| t.confirmed) else {
+            return Ok((
+                Outcome::MfaRequired(MfaNeed::Enrolment),
+                "TOTP enrolment required",
+            ));
+        };
+        if let Some(refusal) =
+            self.second_factor(p.tenant, user.id, &t.sealed_seed, code, &policy)?
+        {
+            return Ok(refusal);
+        }
+        let groups: BTreeSet<GroupId> =
+            self.cache().graph(store, p.tenant)?.groups_of_user(user.id);
+        if !self.application_allows(p.tenant, p.application, &groups)? {
+            return Ok((
+                Outcome::NotAllowed,
+                "not in a group bound to the application",
+            ));
+        }
+        self.clear_failures(p.tenant, user.id, &lock)?;
+        let actor = Actor::user(p.tenant, user.id, attempt.req.source, p.protocol);
+        Ok((
+            Outcome::Success(Box::new(Authenticated {
+                user,
+                groups: groups.into_iter().collect(),
+                mfa: true,
+                actor,
+            })),
+            "",
+        ))
+    }
+
+    /// The name the audit log gives an application (its id when it is gone).
+    fn application_name(
+        &self,
+        tenant: TenantId,
+        app: Option<AppId>,
+    ) -> Result<Option<String>, Error> {
+        let Some(app) = app else { return Ok(None) };
+        Ok(Some(match self.store().get(&keys::app(tenant, app))? {
+            Some(e) => codec::decode::<Application>(&e.value)?.name,
+            None => app.to_string(),
+        }))
+    }
+
+    /// Whether `groups` include one bound to `app` (no application: yes).
+    fn application_allows(
+        &self,
+        tenant: TenantId,
+        app: Option<AppId>,
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<bool, Error> {
+        let Some(app) = app else { return Ok(true) };
+        Ok(match self.store().get(&keys::app(tenant, app))? {
+            Some(e) => {
+                let a: Application = codec::decode(&e.value)?;
+                a.bound_groups.iter().any(|g| groups.contains(g))
+            }
+            None => false,
+        })
+    }
+
+    /// After a success: forgets counted failures and a lock that has run out.
+    fn clear_failures(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        seen: &LockState,
+    ) -> Result<(), Error> {
+        if seen.is_clean() {
+            return Ok(());
+        }
+        self.txn(|tx| {
+            let l: LockState = tx.get(&keys::lock(tenant, user))?.unwrap_or_default();
+            tx.put(
+                keys::lock(tenant, user),
+                &l.record_success().forget_expired_lock(tx.now()),
+            )
+        })
     }
 
     fn dummy_verify(&self, tenant: TenantId, secret: &str) -> Result<(), Busy> {
@@ -210,12 +436,7 @@ impl Directory {
                 .map(|n| n.slug.clone())
                 .unwrap_or_default(),
         ));
-        if let Some(app) = req.application {
-            attempt.application = match store.get(&keys::app(tenant, app))? {
-                Some(e) => Some(codec::decode::<Application>(&e.value)?.name),
-                None => Some(app.to_string()),
-            };
-        }
+        attempt.application = self.application_name(tenant, req.application)?;
         if !tree.chain_active(tenant) {
             return Ok((Outcome::Suspended, "tenant suspended"));
         }
@@ -334,48 +555,34 @@ impl Directory {
                 ));
             };
             let Some(code) = code else {
+                attempt.pending = Some(MfaPending {
+                    tenant,
+                    user: user.id,
+                    username: user.username.clone(),
+                    application: req.application,
+                    protocol: req.protocol,
+                    credentials: cred_version,
+                    expires: now.plus_secs(MFA_STEP_TTL_SECS),
+                });
                 return Ok((Outcome::MfaRequired(MfaNeed::Code), "TOTP code required"));
             };
-            if !self.consume_totp(tenant, user.id, &t.sealed_seed, code)? {
-                let locked = self.record_failure(tenant, user.id, &policy)?;
-                return Ok((
-                    Outcome::MfaFailed,
-                    if locked {
-                        "wrong or reused TOTP code; account now locked"
-                    } else {
-                        "wrong or reused TOTP code"
-                    },
-                ));
+            if let Some(refusal) =
+                self.second_factor(tenant, user.id, &t.sealed_seed, code, &policy)?
+            {
+                return Ok(refusal);
             }
         }
 
         // The application.
-        if let Some(app) = req.application {
-            let allowed = match store.get(&keys::app(tenant, app))? {
-                Some(e) => {
-                    let a: Application = codec::decode(&e.value)?;
-                    a.bound_groups.iter().any(|g| groups.contains(g))
-                }
-                None => false,
-            };
-            if !allowed {
-                return Ok((
-                    Outcome::NotAllowed,
-                    "not in a group bound to the application",
-                ));
-            }
+        if !self.application_allows(tenant, req.application, &groups)? {
+            return Ok((
+                Outcome::NotAllowed,
+                "not in a group bound to the application",
+            ));
         }
 
         // Success: clear counted failures, upgrade the hash, remember the verification.
-        if !lock.is_clean() {
-            self.txn(|tx| {
-                let l: LockState = tx.get(&keys::lock(tenant, user.id))?.unwrap_or_default();
-                tx.put(
-                    keys::lock(tenant, user.id),
-                    &l.record_success().forget_expired_lock(tx.now()),
-                )
-            })?;
-        }
+        self.clear_failures(tenant, user.id, &lock)?;
         let mut stamp = stamp;
         if !cached && self.hasher().needs_rehash(&pw.phc) {
             if let Some(v) = self.rehash(tenant, user.id, password, cred_version)? {
@@ -397,6 +604,30 @@ impl Directory {
             })),
             "",
         ))
+    }
+
+    /// Consumes a TOTP code; a wrong or reused one counts as a failure and is the refusal
+    /// returned.
+    fn second_factor(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        sealed: &str,
+        code: &str,
+        policy: &PolicySnapshot,
+    ) -> Result<Option<(Outcome, &'static str)>, Error> {
+        if self.consume_totp(tenant, user, sealed, code)? {
+            return Ok(None);
+        }
+        let locked = self.record_failure(tenant, user, policy)?;
+        Ok(Some((
+            Outcome::MfaFailed,
+            if locked {
+                "wrong or reused TOTP code; account now locked"
+            } else {
+                "wrong or reused TOTP code"
+            },
+        )))
     }
 
     /// Counts a failure; returns whether the account is now locked.

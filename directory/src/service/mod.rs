@@ -7,6 +7,7 @@ pub mod audit;
 pub mod credentials;
 pub mod groups;
 pub mod policies;
+pub mod radius;
 pub mod rbac;
 pub mod tenants;
 pub mod tokens;

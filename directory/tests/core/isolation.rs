@@ -365,6 +365,10 @@ const COVERED: &[&str] = &[
     "rbac::effective_rights",
     "audit::query",
     "audit::export_jsonl",
+    "radius::clients",
+    "radius::reply_groups",
+    "radius::record_accounting",
+    "radius::sessions",
 ];
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
@@ -374,6 +378,9 @@ const UNTARGETED: &[&str] = &[
     "tenants::list",
     "tokens::create",
     "applications::radius_secret",
+    "radius::clients",
+    "radius::reply_groups",
+    "radius::record_accounting",
 ];
 
 /// Calls every targeted operation against `t`'s objects as `a`: reads and listings first, then
@@ -391,6 +398,7 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
 
     // Reads and listings.
     c.op("policies::get", d.policies().get(a, t.tenant));
+    c.op("radius::sessions", d.radius().sessions(a, t.tenant));
     c.op("tokens::list", d.tokens().list(a, t.tenant, t.alice));
     c.op(
         "credentials::status",
@@ -899,6 +907,29 @@ fn tenant_wide_operations_show_nothing_hidden() {
             .map(|_| ()),
         Err(Error::Forbidden)
     );
+    // The RADIUS frontend's reads and reports are the installation's too.
+    let r = d.radius();
+    let (ct, app) = (w.contoso.tenant.id, w.contoso.target().app);
+    assert_eq!(
+        r.clients(&w.contoso.actor()).map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(
+        r.reply_groups(&w.contoso.actor(), ct, app, &[w.contoso.target().wifi])
+            .map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(
+        r.record_accounting(
+            &w.contoso.actor(),
+            ct,
+            app,
+            IpAddr::from([127, 0, 0, 1]),
+            tessera_directory::model::AccountingStatus::Start,
+            Default::default(),
+        ),
+        Err(Error::Forbidden)
+    );
     // A personal token is always the actor's own, and only from a session.
     let pat = tessera_directory::model::NewToken {
         name: "probe".into(),
@@ -1303,6 +1334,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("policies", include_str!("../../src/service/policies.rs")),
     ("tokens", include_str!("../../src/service/tokens.rs")),
     ("audit", include_str!("../../src/service/audit.rs")),
+    ("radius", include_str!("../../src/service/radius.rs")),
 ];
 
 const SERVICE_MOD: &str = include_str!("../../src/service/mod.rs");

@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod crash;
 mod isolation;
+mod radius;
 mod rbac;
 mod tenants;
 mod tokens;
