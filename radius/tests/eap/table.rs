@@ -1,0 +1,220 @@
+//! The conversation table: unknown and expired State, a full table, identifiers, round trips,
+//! verdicts out of place, limits out of range.
+
+use std::time::Duration;
+
+use tessera_directory::policy::Timestamp;
+use tessera_radius::eap::{EapError, EapInput, EapLimits, EapSessions, EapStep};
+
+use crate::peer::{identity_response, pki, ttls_response, T0};
+
+fn later(secs: i64) -> Timestamp {
+    Timestamp(T0.0 + secs * 1_000_000)
+}
+
+fn open(
+    sessions: &EapSessions,
+    pki: &crate::peer::Pki,
+    now: Timestamp,
+) -> Result<(Vec<u8>, u8), EapError> {
+    match sessions.handle(EapInput {
+        eap_message: &identity_response(1, b"anon"),
+        state: None,
+        tls: &pki.server,
+        now,
+    })? {
+        EapStep::Challenge { eap, state } => Ok((state, eap[1])),
+        other => panic!("expected the TTLS start, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_state_is_refused() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits::default()).unwrap();
+    for state in [&[0u8; 16][..], &[1, 2, 3], &[0; 40]] {
+        let r = sessions.handle(EapInput {
+            eap_message: &ttls_response(2, &[0]),
+            state: Some(state),
+            tls: &pki.server,
+            now: T0,
+        });
+        assert!(matches!(r, Err(EapError::UnknownState)), "{r:?}");
+        assert!(matches!(
+            sessions.verdict(state, true, T0),
+            Err(EapError::UnknownState)
+        ));
+    }
+}
+
+#[test]
+fn an_idle_conversation_expires() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits {
+        idle_timeout: Duration::from_secs(30),
+        ..EapLimits::default()
+    })
+    .unwrap();
+    let (state, id) = open(&sessions, &pki, T0).unwrap();
+    let r = sessions.handle(EapInput {
+        eap_message: &ttls_response(id, &[0]),
+        state: Some(&state),
+        tls: &pki.server,
+        now: later(31),
+    });
+    assert!(matches!(r, Err(EapError::Expired)), "{r:?}");
+    assert!(sessions.is_empty());
+
+    // Purge drops what expired and keeps what did not.
+    let _ = open(&sessions, &pki, T0).unwrap();
+    let _ = open(&sessions, &pki, later(20)).unwrap();
+    assert_eq!(sessions.purge(later(40)), 1);
+    assert_eq!(sessions.len(), 1);
+}
+
+#[test]
+fn a_full_table_refuses_new_conversations_until_some_expire() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits {
+        max_sessions: 2,
+        ..EapLimits::default()
+    })
+    .unwrap();
+    open(&sessions, &pki, T0).unwrap();
+    open(&sessions, &pki, T0).unwrap();
+    assert!(matches!(
+        open(&sessions, &pki, T0),
+        Err(EapError::TableFull)
+    ));
+    assert!(matches!(
+        open(&sessions, &pki, later(5)),
+        Err(EapError::TableFull)
+    ));
+    assert!(open(&sessions, &pki, later(31)).is_ok());
+    assert_eq!(sessions.len(), 1);
+}
+
+#[test]
+fn a_mismatched_identifier_is_dropped_and_the_conversation_goes_on() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits::default()).unwrap();
+    let (state, id) = open(&sessions, &pki, T0).unwrap();
+    let r = sessions.handle(EapInput {
+        eap_message: &[2, id.wrapping_sub(1), 0, 6, 3, 13],
+        state: Some(&state),
+        tls: &pki.server,
+        now: T0,
+    });
+    let err = r.unwrap_err();
+    assert!(
+        matches!(err, EapError::UnexpectedIdentifier { expected, got } if expected == id && got == id.wrapping_sub(1))
+    );
+    assert!(err.keeps_session());
+    // The right identifier still works (a Nak, so it ends in EAP-Failure).
+    let r = sessions
+        .handle(EapInput {
+            eap_message: &[2, id, 0, 6, 3, 13],
+            state: Some(&state),
+            tls: &pki.server,
+            now: T0,
+        })
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            EapStep::Reject {
+                reason: EapError::PeerNak,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn round_trips_are_capped() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits {
+        max_rounds: 4,
+        ..EapLimits::default()
+    })
+    .unwrap();
+    let (state, mut id) = open(&sessions, &pki, T0).unwrap();
+    let mut rejected = None;
+    for _ in 0..10 {
+        // Endless fragments of a ClientHello: each gets an acknowledgement.
+        let step = sessions
+            .handle(EapInput {
+                eap_message: &ttls_response(id, &[0x40, 22, 3, 1]),
+                state: Some(&state),
+                tls: &pki.server,
+                now: T0,
+            })
+            .unwrap();
+        match step {
+            EapStep::Challenge { eap, .. } => id = eap[1],
+            EapStep::Reject { eap, reason } => {
+                assert_eq!(eap[0], 4);
+                rejected = Some(reason);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        matches!(rejected, Some(EapError::TooManyRounds { limit: 4 })),
+        "{rejected:?}"
+    );
+    assert!(sessions.is_empty());
+}
+
+#[test]
+fn a_verdict_needs_a_conversation_waiting_for_one() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits::default()).unwrap();
+    let (state, _) = open(&sessions, &pki, T0).unwrap();
+    assert!(matches!(
+        sessions.verdict(&state, true, T0),
+        Err(EapError::NoVerdictPending)
+    ));
+    // Still there: a verdict out of place does not end it.
+    assert_eq!(sessions.len(), 1);
+}
+
+#[test]
+fn limits_out_of_range_are_refused() {
+    for limits in [
+        EapLimits {
+            mtu: 10,
+            ..EapLimits::default()
+        },
+        EapLimits {
+            mtu: 5000,
+            ..EapLimits::default()
+        },
+        EapLimits {
+            max_sessions: 0,
+            ..EapLimits::default()
+        },
+        EapLimits {
+            max_rounds: 0,
+            ..EapLimits::default()
+        },
+        EapLimits {
+            idle_timeout: Duration::ZERO,
+            ..EapLimits::default()
+        },
+        EapLimits {
+            max_message: 100,
+            ..EapLimits::default()
+        },
+    ] {
+        assert!(matches!(EapSessions::new(limits), Err(EapError::Config(_))));
+    }
+}
+
+#[test]
+fn the_tls_helper_refuses_bad_pem() {
+    let r = tessera_radius::eap::tls::server_config_from_pem(b"not pem", b"nor this");
+    assert!(matches!(r, Err(EapError::Config(_))));
+}
