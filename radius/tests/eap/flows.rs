@@ -262,7 +262,8 @@ fn inner(avps: Vec<u8>) -> EapStep {
 fn inner_methods_other_than_pap_are_rejected() {
     let mut inner_eap = avp(1, true, b"alice");
     inner_eap.extend(avp(79, true, &identity_response(0, b"alice")));
-    let cases: [(Vec<u8>, fn(&EapError) -> bool); 3] = [
+    type Expect = fn(&EapError) -> bool;
+    let cases: [(Vec<u8>, Expect); 3] = [
         // Only a User-Name.
         (avp(1, true, b"alice"), |e| {
             matches!(e, EapError::NoInnerPap)

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::ServerName;
 use rustls::{
     ClientConfig, ClientConnection, RootCertStore, ServerConfig, SupportedProtocolVersion,
@@ -21,17 +21,23 @@ pub const T0: Timestamp = Timestamp(1_800_000_000_000_000);
 pub struct Pki {
     pub server: Arc<ServerConfig>,
     pub roots: Arc<RootCertStore>,
+    /// The CA certificate, for supplicants that read a file.
+    pub ca_pem: String,
 }
 
 pub fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Tessera test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![SERVER_NAME.to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
+    let mut leaf_params = CertificateParams::new(vec![SERVER_NAME.to_string()]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, SERVER_NAME);
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
     let chain_pem = format!("{}{}", leaf.pem(), ca.pem());
     let server =
         eap::tls::server_config_from_pem(chain_pem.as_bytes(), leaf_key.serialize_pem().as_bytes())
@@ -41,6 +47,7 @@ pub fn pki() -> Pki {
     Pki {
         server,
         roots: Arc::new(roots),
+        ca_pem: ca.pem(),
     }
 }
 
@@ -78,7 +85,7 @@ pub fn avp(code: u32, mandatory: bool, data: &[u8]) -> Vec<u8> {
     v.push(if mandatory { 0x40 } else { 0 });
     v.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8]);
     v.extend_from_slice(data);
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
     v
@@ -87,7 +94,7 @@ pub fn avp(code: u32, mandatory: bool, data: &[u8]) -> Vec<u8> {
 /// User-Name and User-Password AVPs, the password NUL-padded to 16 as wpa_supplicant does.
 pub fn pap_avps(username: &str, password: &str) -> Vec<u8> {
     let mut pw = password.as_bytes().to_vec();
-    while pw.is_empty() || pw.len() % 16 != 0 {
+    while pw.is_empty() || !pw.len().is_multiple_of(16) {
         pw.push(0);
     }
     let mut v = avp(1, true, username.as_bytes());
