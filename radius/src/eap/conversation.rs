@@ -82,7 +82,10 @@ impl Conversation {
     /// out of place): the conversation ends without an EAP answer.
     pub(crate) fn step(self, body: Body<'_>, ctx: &Ctx<'_>) -> Result<Transition, EapError> {
         match (self, body) {
-            (Conversation::Identity, Body::Identity(_)) => Ok(start()),
+            (Conversation::Identity, Body::Identity(_)) => {
+                let (next, kind, data) = offer_ttls();
+                Ok(Transition::Continue { next, kind, data })
+            }
             (Conversation::Identity, other) => Err(unexpected(&other)),
             (Conversation::TtlsStart, Body::Ttls(data)) => {
                 let frag = ttls::parse(data)?;
@@ -112,13 +115,10 @@ impl Conversation {
     }
 }
 
-/// The EAP-TTLS Start request (the transition out of Identity).
-pub(crate) fn start() -> Transition {
-    Transition::Continue {
-        next: Conversation::TtlsStart,
-        kind: TYPE_TTLS,
-        data: ttls::start(),
-    }
+/// Offering EAP-TTLS once the identity is known: the next state, and the type and type-data
+/// of the EAP-TTLS Start request.
+pub(crate) fn offer_ttls() -> (Conversation, u8, Vec<u8>) {
+    (Conversation::TtlsStart, TYPE_TTLS, ttls::start())
 }
 
 fn unexpected(body: &Body<'_>) -> EapError {

@@ -30,13 +30,23 @@
 //!    EAP-Message, or drop the request when [`EapError::keeps_session`] is true (a stray
 //!    duplicate, a request racing its own conversation): the conversation then goes on.
 //!
+//! A retransmitted Access-Request (same source, identifier and authenticator) must be answered
+//! from the duplicate cache, not handed to `handle` again (it would be dropped as a duplicate).
 //! Call [`EapSessions::purge`] now and then (e.g. once a second) to drop abandoned
-//! conversations; full tables also purge on their own before refusing a new one.
+//! conversations; full tables also purge on their own before refusing a new one. Log
+//! `EapStep::Reject::reason` and the error, never put them on the wire.
 //!
-//! The anonymous outer identity (EAP-Response/Identity) is carried only for logging
-//! ([`EapStep::InnerPap::outer_identity`]); the user is the inner User-Name AVP. TLS session
-//! resumption is off, and even a resumed tunnel would still have to carry inner PAP: no
-//! conversation reaches EAP-Success without a verdict.
+//! MFA: EAP-TTLS/PAP has no room for a RADIUS challenge round, so a TOTP code can only come
+//! appended to the inner password (the core's appended-code rule); an outcome that asks for a
+//! separate code is a reject here.
+//!
+//! The anonymous outer identity (EAP-Response/Identity, and the Access-Request's User-Name) is
+//! only for logs (`EapStep::InnerPap::outer_identity`); the user is the inner User-Name AVP. TLS
+//! session resumption is off, and even a resumed tunnel would still have to carry inner PAP: no
+//! conversation reaches EAP-Success without a verdict. Over TLS 1.3 the server sends no 0x00
+//! "protected success" octet (that is EAP-TLS's, RFC 9190 §2.5); like hostapd it hands the turn
+//! to the peer with an empty TTLS request after the handshake, and the inner PAP result is the
+//! EAP-Success or -Failure itself.
 
 mod avp;
 mod conversation;

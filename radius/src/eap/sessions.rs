@@ -258,10 +258,8 @@ impl EapSessions {
                 return Err(EapError::MissingState);
             };
             let id = response.identifier.wrapping_add(1);
-            let Transition::Continue { next, kind, data } = conversation::start() else {
-                return Err(EapError::MissingState);
-            };
-            let outer = String::from_utf8_lossy(outer).into_owned();
+            let (next, kind, data) = conversation::offer_ttls();
+            let outer = outer_identity(outer);
             (next, packet::request(id, kind, &data), outer, id)
         };
         let session = Session {
@@ -300,6 +298,10 @@ impl EapSessions {
         if matches!(session.conversation, Conversation::AwaitVerdict { .. }) {
             self.put_back(key, session);
             return Err(EapError::Busy);
+        }
+        if let Body::Identity(outer) = response.body {
+            // After EAP-Start the identity comes with our State.
+            session.outer_identity = outer_identity(outer);
         }
         let id = response.identifier;
         session.rounds += 1;
@@ -437,6 +439,12 @@ impl EapSessions {
     fn forget(&self, key: [u8; STATE_LEN]) {
         self.table.lock().remove(&key);
     }
+}
+
+/// The outer identity as text for logs: lossy UTF-8, at most a RADIUS attribute's worth.
+fn outer_identity(raw: &[u8]) -> String {
+    let raw = raw.get(..super::MAX_ATTRIBUTE_VALUE).unwrap_or(raw);
+    String::from_utf8_lossy(raw).into_owned()
 }
 
 /// A State value as a table key; a value we could not have issued names no conversation.

@@ -8,8 +8,8 @@ use tessera_radius::eap::{
 };
 
 use crate::peer::{
-    avp, client_config, drive, identity_response, pap_avps, pki, ttls_response, InnerTiming, Peer,
-    T0,
+    avp, client_config, drive, drive_from, identity_response, pap_avps, pki, ttls_response,
+    InnerTiming, Peer, T0,
 };
 
 const PASSWORD: &str = "Demo-2026:contoso.alice1!";
@@ -229,24 +229,38 @@ fn eap_start_asks_for_the_identity_first() {
     };
     assert_eq!(eap.len(), 5);
     assert_eq!((eap[0], eap[4]), (1, 1), "EAP-Request/Identity");
-    let identity = identity_response(eap[1], b"anonymous");
-    let EapStep::Challenge {
-        eap: start,
-        state: same,
-    } = sessions
+    let identity = identity_response(eap[1], b"anonymous@fabrikam");
+    let step = sessions
         .handle(EapInput {
             eap_message: &identity,
             state: Some(&state),
             tls: &pki.server,
             now: T0,
         })
-        .unwrap()
+        .unwrap();
+    let EapStep::Challenge {
+        eap: ref start,
+        state: ref same,
+    } = step
     else {
-        panic!("expected the TTLS start");
+        panic!("expected the TTLS start, got {step:?}");
     };
-    assert_eq!(same, state, "one State for the whole conversation");
+    assert_eq!(same, &state, "one State for the whole conversation");
     assert_eq!(start[1], eap[1].wrapping_add(1));
     assert_eq!(&start[4..], &[21, 0x20]);
+    // The rest of the conversation, and the identity given after EAP-Start is the outer one.
+    let mut peer = Peer::new(client_config(&pki, &TLS12), pap_avps("alice", PASSWORD));
+    let run = drive_from(&sessions, &pki.server, &mut peer, T0, step);
+    let EapStep::InnerPap {
+        username,
+        outer_identity,
+        ..
+    } = run.step
+    else {
+        panic!("expected the inner credentials, got {:?}", run.step);
+    };
+    assert_eq!(username, "alice");
+    assert_eq!(outer_identity, "anonymous@fabrikam");
 }
 
 fn inner(avps: Vec<u8>) -> EapStep {

@@ -269,7 +269,7 @@ pub fn drive(
     now: Timestamp,
 ) -> Run {
     let identity = identity_response(1, b"anonymous@contoso");
-    let mut step = sessions
+    let first = sessions
         .handle(EapInput {
             eap_message: &identity,
             state: None,
@@ -277,6 +277,17 @@ pub fn drive(
             now,
         })
         .unwrap();
+    drive_from(sessions, server, peer, now, first)
+}
+
+/// Drives a conversation from the server's `step` (the TTLS Start) on.
+pub fn drive_from(
+    sessions: &EapSessions,
+    server: &Arc<ServerConfig>,
+    peer: &mut Peer,
+    now: Timestamp,
+    mut step: EapStep,
+) -> Run {
     let mut challenges = 0;
     let mut largest_request = 0;
     loop {

@@ -218,3 +218,23 @@ fn the_tls_helper_refuses_bad_pem() {
     let r = tessera_radius::eap::tls::server_config_from_pem(b"not pem", b"nor this");
     assert!(matches!(r, Err(EapError::Config(_))));
 }
+
+#[test]
+fn the_table_is_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<EapSessions>();
+    // Conversations opened from several threads get distinct States.
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits::default()).unwrap();
+    let states: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| open(&sessions, &pki, T0).unwrap().0))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut unique = states.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4);
+    assert_eq!(sessions.len(), 4);
+}
