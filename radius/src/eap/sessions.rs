@@ -10,6 +10,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rand::Rng;
 use rustls::ServerConfig;
+use tessera_directory::model::AppId;
 use tessera_directory::policy::Timestamp;
 
 use super::conversation::{self, Conversation, Ctx, Transition};
@@ -63,6 +64,10 @@ pub struct EapInput<'a> {
     pub eap_message: &'a [u8],
     /// The State attribute, when the request has one.
     pub state: Option<&'a [u8]>,
+    /// The NAS client (application) the request came through: a conversation goes on only
+    /// through the client that began it (another client naming its State gets
+    /// [`EapError::UnknownState`], and the conversation is untouched).
+    pub client: AppId,
     /// The TLS configuration of the client's tenant (used when a handshake starts).
     pub tls: &'a Arc<ServerConfig>,
     /// The current time.
@@ -130,6 +135,8 @@ struct Session {
     expires: Timestamp,
     /// The outer identity, for logs.
     outer_identity: String,
+    /// The client that began the conversation.
+    client: AppId,
 }
 
 /// A table entry: a conversation at rest, or one that a request is stepping right now.
@@ -268,6 +275,7 @@ impl EapSessions {
             rounds: 1,
             expires: self.deadline(input.now),
             outer_identity,
+            client: input.client,
         };
         let state = self.insert(session, input.now)?;
         Ok(EapStep::Challenge {
@@ -280,6 +288,10 @@ impl EapSessions {
     fn resume(&self, state: &[u8], input: EapInput<'_>) -> Result<EapStep, EapError> {
         let key = key_of(state)?;
         let mut session = self.take(key, input.now)?;
+        if session.client != input.client {
+            self.put_back(key, session);
+            return Err(EapError::UnknownState);
+        }
         let response = match packet::parse_response(input.eap_message) {
             Ok(response) => response,
             Err(e) => {
@@ -324,6 +336,7 @@ impl EapSessions {
             last_id,
             rounds,
             outer_identity,
+            client,
             ..
         } = *session;
         let transition = match conversation.step(response.body, &ctx) {
@@ -346,6 +359,7 @@ impl EapSessions {
                         rounds,
                         expires,
                         outer_identity,
+                        client,
                     }),
                 );
                 Ok(EapStep::Challenge {
@@ -366,6 +380,7 @@ impl EapSessions {
                         rounds,
                         expires,
                         outer_identity: outer_identity.clone(),
+                        client,
                     }),
                 );
                 Ok(EapStep::InnerPap {

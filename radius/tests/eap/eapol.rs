@@ -120,6 +120,7 @@ fn answer(
     let step = sessions.handle(EapInput {
         eap_message: &eap,
         state: state.as_deref(),
+        client: crate::peer::client(),
         tls,
         now: T0,
     });

@@ -47,6 +47,7 @@ fn success(version: &'static SupportedProtocolVersion, timing: InnerTiming) {
     let busy = sessions.handle(EapInput {
         eap_message: &stray,
         state: Some(&state),
+        client: crate::peer::client(),
         tls: &pki.server,
         now: T0,
     });
@@ -186,6 +187,7 @@ fn a_peer_refusing_ttls_gets_eap_failure() {
         .handle(EapInput {
             eap_message: &identity,
             state: None,
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         })
@@ -200,6 +202,7 @@ fn a_peer_refusing_ttls_gets_eap_failure() {
         .handle(EapInput {
             eap_message: &nak,
             state: Some(&state),
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         })
@@ -220,6 +223,7 @@ fn eap_start_asks_for_the_identity_first() {
         .handle(EapInput {
             eap_message: &[],
             state: None,
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         })
@@ -234,6 +238,7 @@ fn eap_start_asks_for_the_identity_first() {
         .handle(EapInput {
             eap_message: &identity,
             state: Some(&state),
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         })

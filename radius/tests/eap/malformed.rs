@@ -20,6 +20,7 @@ fn send(
     sessions.handle(EapInput {
         eap_message: eap,
         state,
+        client: crate::peer::client(),
         tls: server,
         now: T0,
     })

@@ -10,10 +10,16 @@ use rustls::pki_types::ServerName;
 use rustls::{
     ClientConfig, ClientConnection, RootCertStore, ServerConfig, SupportedProtocolVersion,
 };
+use tessera_directory::model::AppId;
 use tessera_directory::policy::Timestamp;
 use tessera_radius::eap::{self, EapInput, EapSessions, EapStep};
 
 pub const SERVER_NAME: &str = "radius.test";
+
+/// The NAS client the conversations come through.
+pub fn client() -> AppId {
+    "00000000-0000-4000-8000-00000000c001".parse().unwrap()
+}
 pub const T0: Timestamp = Timestamp(1_800_000_000_000_000);
 
 /// A CA, a server certificate for [`SERVER_NAME`] signed by it, the server configuration
@@ -273,6 +279,7 @@ pub fn drive(
         .handle(EapInput {
             eap_message: &identity,
             state: None,
+            client: crate::peer::client(),
             tls: server,
             now,
         })
@@ -301,6 +308,7 @@ pub fn drive_from(
                     .handle(EapInput {
                         eap_message: &response,
                         state: Some(&state),
+                        client: crate::peer::client(),
                         tls: server,
                         now,
                     })

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tessera_directory::model::AppId;
 use tessera_directory::policy::Timestamp;
 use tessera_radius::eap::{EapError, EapInput, EapLimits, EapSessions, EapStep};
 
@@ -20,6 +21,7 @@ fn open(
     match sessions.handle(EapInput {
         eap_message: &identity_response(1, b"anon"),
         state: None,
+        client: crate::peer::client(),
         tls: &pki.server,
         now,
     })? {
@@ -36,6 +38,7 @@ fn unknown_state_is_refused() {
         let r = sessions.handle(EapInput {
             eap_message: &ttls_response(2, &[0]),
             state: Some(state),
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         });
@@ -59,6 +62,7 @@ fn an_idle_conversation_expires() {
     let r = sessions.handle(EapInput {
         eap_message: &ttls_response(id, &[0]),
         state: Some(&state),
+        client: crate::peer::client(),
         tls: &pki.server,
         now: later(31),
     });
@@ -102,6 +106,7 @@ fn a_mismatched_identifier_is_dropped_and_the_conversation_goes_on() {
     let r = sessions.handle(EapInput {
         eap_message: &[2, id.wrapping_sub(1), 0, 6, 3, 13],
         state: Some(&state),
+        client: crate::peer::client(),
         tls: &pki.server,
         now: T0,
     });
@@ -111,10 +116,16 @@ fn a_mismatched_identifier_is_dropped_and_the_conversation_goes_on() {
     );
     assert!(err.keeps_session());
     // The right identifier still works (a Nak, so it ends in EAP-Failure).
+    nak_ends_it(&sessions, &pki, &state, id);
+}
+
+/// The conversation is alive: a Nak through its own client ends it in EAP-Failure.
+fn nak_ends_it(sessions: &EapSessions, pki: &crate::peer::Pki, state: &[u8], id: u8) {
     let r = sessions
         .handle(EapInput {
             eap_message: &[2, id, 0, 6, 3, 13],
-            state: Some(&state),
+            state: Some(state),
+            client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
         })
@@ -129,6 +140,7 @@ fn a_mismatched_identifier_is_dropped_and_the_conversation_goes_on() {
         ),
         "{r:?}"
     );
+    assert!(sessions.is_empty());
 }
 
 #[test]
@@ -147,6 +159,7 @@ fn round_trips_are_capped() {
             .handle(EapInput {
                 eap_message: &ttls_response(id, &[0x40, 22, 3, 1]),
                 state: Some(&state),
+                client: crate::peer::client(),
                 tls: &pki.server,
                 now: T0,
             })
@@ -237,4 +250,23 @@ fn the_table_is_shared_between_threads() {
     unique.dedup();
     assert_eq!(unique.len(), 4);
     assert_eq!(sessions.len(), 4);
+}
+
+#[test]
+fn another_client_cannot_continue_a_conversation() {
+    let pki = pki();
+    let sessions = EapSessions::new(EapLimits::default()).unwrap();
+    let (state, id) = open(&sessions, &pki, T0).unwrap();
+    let nak = [2, id, 0, 6, 3, 13];
+    let other: AppId = "00000000-0000-4000-8000-00000000c002".parse().unwrap();
+    let r = sessions.handle(EapInput {
+        eap_message: &nak,
+        state: Some(&state),
+        client: other,
+        tls: &pki.server,
+        now: T0,
+    });
+    assert!(matches!(r, Err(EapError::UnknownState)), "{r:?}");
+    // The conversation is untouched and goes on through its own client.
+    nak_ends_it(&sessions, &pki, &state, id);
 }
