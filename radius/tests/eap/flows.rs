@@ -304,3 +304,31 @@ fn inner_methods_other_than_pap_are_rejected() {
         }
     }
 }
+
+#[test]
+fn a_configuration_with_tickets_still_runs_full_handshakes_and_inner_pap() {
+    // rustls's defaults (a session cache, two TLS 1.3 tickets), as a caller might pass by
+    // mistake: the tickets go out after the handshake, the peer still sends its AVPs.
+    let pki = pki();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let defaults = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+        .unwrap();
+    assert!(defaults.send_tls13_tickets > 0);
+    let server = std::sync::Arc::new(defaults);
+    for version in [&TLS12, &TLS13] {
+        let sessions = EapSessions::new(EapLimits::default()).unwrap();
+        let mut peer = Peer::new(client_config(&pki, version), pap_avps("alice", PASSWORD));
+        let run = drive(&sessions, &server, &mut peer, T0);
+        let EapStep::InnerPap { state, .. } = run.step else {
+            panic!("expected the inner credentials, got {:?}", run.step);
+        };
+        let Verdict::Accept { keys, .. } = sessions.verdict(&state, true, T0).unwrap() else {
+            panic!("expected Accept");
+        };
+        assert_eq!(keys.msk(), &peer.key_material()[..64]);
+    }
+}

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{
     ClientConfig, ClientConnection, RootCertStore, ServerConfig, SupportedProtocolVersion,
 };
@@ -29,6 +29,9 @@ pub struct Pki {
     pub roots: Arc<RootCertStore>,
     /// The CA certificate, for supplicants that read a file.
     pub ca_pem: String,
+    /// The server's chain and key, for configurations built another way.
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
 }
 
 pub fn pki() -> Pki {
@@ -54,6 +57,8 @@ pub fn pki() -> Pki {
         server,
         roots: Arc::new(roots),
         ca_pem: ca.pem(),
+        chain: vec![leaf.der().clone(), ca.der().clone()],
+        key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
     }
 }
 

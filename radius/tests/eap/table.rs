@@ -227,6 +227,21 @@ fn limits_out_of_range_are_refused() {
 }
 
 #[test]
+fn the_tls_helper_turns_resumption_off() {
+    let pki = pki();
+    assert_eq!(pki.server.send_tls13_tickets, 0);
+    assert!(!pki.server.session_storage.can_cache());
+    assert!(!pki.server.ticketer.enabled());
+    // DER works as well as PEM.
+    let der = tessera_radius::eap::tls::server_config(pki.chain.clone(), pki.key.clone_key());
+    assert!(der.is_ok());
+    assert!(matches!(
+        tessera_radius::eap::tls::server_config(Vec::new(), pki.key.clone_key()),
+        Err(EapError::Config(_))
+    ));
+}
+
+#[test]
 fn the_tls_helper_refuses_bad_pem() {
     let r = tessera_radius::eap::tls::server_config_from_pem(b"not pem", b"nor this");
     assert!(matches!(r, Err(EapError::Config(_))));
