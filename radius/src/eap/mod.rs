@@ -129,7 +129,8 @@ pub enum EapError {
     /// an Identity response where one must be.
     #[error("no conversation to continue")]
     MissingState,
-    /// The State attribute names no conversation (never issued, finished or purged).
+    /// The State attribute names no conversation (never issued, finished or purged), or one
+    /// that another NAS client began (that one is left untouched).
     #[error("unknown EAP State")]
     UnknownState,
     /// The conversation timed out before this request.
@@ -157,8 +158,8 @@ pub enum EapError {
 }
 
 impl EapError {
-    /// Whether the conversation is still in the table after this error (the request should be
-    /// dropped, not rejected): only for a mismatched identifier and a busy conversation.
+    /// Whether the request should be dropped rather than rejected because its conversation
+    /// goes on: a mismatched identifier (a late duplicate) or a busy conversation.
     pub fn keeps_session(&self) -> bool {
         matches!(self, EapError::UnexpectedIdentifier { .. } | EapError::Busy)
     }
