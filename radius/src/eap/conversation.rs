@@ -202,6 +202,8 @@ impl Channel {
             };
         }
         if let Err(e) = tls::feed(&mut self.tls, message) {
+            // No TLS alert goes to the peer first: wpa_supplicant does not answer a fatal alert,
+            // so the NAS would wait out its retransmissions instead of getting a reject now.
             return Ok(Transition::Fail(e));
         }
         let out = match tls::drain(&mut self.tls) {

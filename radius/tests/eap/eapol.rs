@@ -336,3 +336,15 @@ fn eapol_test_small_fragments_both_ways() {
         );
     }
 }
+
+#[test]
+fn eapol_test_offering_only_old_tls_is_rejected_at_once() {
+    // TLS 1.3 is off by default in wpa_supplicant 2.10; with 1.2 off too it offers 1.0/1.1,
+    // which rustls refuses: Access-Reject with EAP-Failure right away, no inner credentials.
+    let outcome = eapol_test("tls_disable_tlsv1_2=1", PASSWORD, 1024);
+    assert!(!outcome.success);
+    assert!(outcome.output.contains("CTRL-EVENT-EAP-FAILURE"));
+    assert!(outcome.output.contains("Access-Reject"));
+    assert!(outcome.seen.inner_users.is_empty());
+    assert_eq!((outcome.seen.accepts, outcome.seen.rejects), (0, 1));
+}

@@ -146,18 +146,14 @@ fn a_garbage_client_hello_is_a_tls_failure_with_eap_failure() {
     let pki = pki();
     let sessions = EapSessions::new(EapLimits::default()).unwrap();
     let (state, id) = started(&sessions, &pki.server);
-    let r = send(
-        &sessions,
-        &pki.server,
-        &ttls_response(id, &[0, 22, 3, 1, 0, 4, 1, 2, 3, 4]),
-        Some(&state),
-    )
-    .unwrap();
+    let garbage = ttls_response(id, &[0, 22, 3, 1, 0, 4, 1, 2, 3, 4]);
+    let r = send(&sessions, &pki.server, &garbage, Some(&state)).unwrap();
     let EapStep::Reject { eap, reason } = r else {
         panic!("expected Reject, got {r:?}");
     };
     assert_eq!(eap, vec![4, id, 0, 4]);
     assert!(matches!(reason, EapError::Tls(_)), "{reason:?}");
+    assert!(sessions.is_empty());
 }
 
 #[test]
