@@ -1,5 +1,6 @@
 //! Read caches for the hot paths — the tenant tree, each tenant's group graph with precomputed
-//! closures, and each scope tenant's roles and assignments. Each snapshot is labelled with the
+//! closures, each scope tenant's roles and assignments, and the names of users and groups that
+//! were looked up (for member lists). Each snapshot is labelled with the
 //! version of a marker key that every relevant write bumps in its own transaction, so a reader
 //! checks freshness with one key read and several nodes sharing a store stay correct. A snapshot
 //! is built from data at least as new as its label. It must not write anything.
@@ -120,6 +121,7 @@ pub(crate) struct TenantGraph {
     ancestors: HashMap<GroupId, Vec<GroupId>>,
     user_direct: HashMap<UserId, Vec<GroupId>>,
     group_direct_users: HashMap<GroupId, Vec<UserId>>,
+    group_direct_groups: HashMap<GroupId, Vec<GroupId>>,
 }
 
 impl TenantGraph {
@@ -157,6 +159,35 @@ impl TenantGraph {
         out
     }
 
+    /// The members of `g` — direct ones, or everything inside it through nesting — users
+    /// first, then groups, each in id order.
+    pub(crate) fn members(&self, g: GroupId, transitive: bool) -> Vec<Member> {
+        let mut out: Vec<Member> = if transitive {
+            let (users, groups) = self.members_of(g);
+            users
+                .into_iter()
+                .map(Member::User)
+                .chain(groups.into_iter().map(Member::Group))
+                .collect()
+        } else {
+            let users = self
+                .group_direct_users
+                .get(&g)
+                .map_or(&[][..], Vec::as_slice);
+            let groups = self
+                .group_direct_groups
+                .get(&g)
+                .map_or(&[][..], Vec::as_slice);
+            users
+                .iter()
+                .map(|u| Member::User(*u))
+                .chain(groups.iter().map(|x| Member::Group(*x)))
+                .collect()
+        };
+        out.sort();
+        out
+    }
+
     /// Every member of `g`, transitively: the users and the groups inside it.
     pub(crate) fn members_of(&self, g: GroupId) -> (BTreeSet<UserId>, BTreeSet<GroupId>) {
         let groups = self.graph.descendants(g);
@@ -178,24 +209,135 @@ pub(crate) struct ScopeRbac {
     pub(crate) roles: HashMap<crate::model::RoleId, RightSet>,
 }
 
+/// The names of a tenant's users and groups that were looked up, valid while the tenant's names
+/// marker keeps `version`. Filled lazily: a name read from the store under an older label goes
+/// into that label's table, which the next reader replaces. Names are handed out as copies: a
+/// shared count on each name would be written by every reader on every core.
+#[derive(Debug, Default)]
+pub(crate) struct NameTable {
+    version: Version,
+    users: RwLock<HashMap<UserId, Box<str>, IdHash>>,
+    groups: RwLock<HashMap<GroupId, Box<str>, IdHash>>,
+}
+
+impl NameTable {
+    /// The known names of `members`, in order; the unknown ones go to `missing`.
+    pub(crate) fn lookup(
+        &self,
+        members: impl IntoIterator<Item = Member>,
+        missing: &mut Vec<Member>,
+    ) -> Vec<(Member, String)> {
+        let (users, groups) = (self.users.read(), self.groups.read());
+        let mut out = Vec::new();
+        for m in members {
+            let name = match m {
+                Member::User(u) => users.get(&u),
+                Member::Group(g) => groups.get(&g),
+            };
+            match name {
+                Some(n) => out.push((m, n.to_string())),
+                None => missing.push(m),
+            }
+        }
+        out
+    }
+
+    /// Keeps names read from the store.
+    pub(crate) fn remember(&self, named: &[(Member, String)]) {
+        let (mut users, mut groups) = (self.users.write(), self.groups.write());
+        for (m, n) in named {
+            match m {
+                Member::User(u) => users.insert(*u, n.as_str().into()),
+                Member::Group(g) => groups.insert(*g, n.as_str().into()),
+            };
+        }
+    }
+}
+
+/// Hashing for tables keyed by ids: their bytes are random already, so a multiply-and-fold
+/// over them (FxHash's step) spreads them well at a fraction of SipHash's cost. Not for keys an
+/// outsider chooses.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(chunk) {
+                *d = *s;
+            }
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     policies: RwLock<HashMap<TenantId, (Version, Arc<crate::service::policies::PolicySnapshot>)>>,
     tree: RwLock<Option<Arc<TreeSnapshot>>>,
     graphs: RwLock<HashMap<TenantId, Arc<TenantGraph>>>,
     rbac: RwLock<HashMap<TenantId, Arc<ScopeRbac>>>,
+    names: RwLock<HashMap<TenantId, Arc<NameTable>>>,
+    markers: RwLock<MarkerMemo>,
 }
 
-fn marker_version(store: &dyn Store, k: &Key) -> Result<Version, Error> {
-    Ok(store.get(k)?.map_or(0, |e| e.version))
+/// Marker versions read while the store's marker epoch stayed `epoch`.
+#[derive(Debug, Default)]
+struct MarkerMemo {
+    epoch: u64,
+    versions: HashMap<Key, Version>,
 }
 
 const ALL: usize = usize::MAX;
 
 impl Cache {
+    /// A marker's version (0 when absent). When the store vouches that no marker changed since
+    /// a version was read (its marker epoch), the remembered version is used without a read.
+    pub(crate) fn marker_version(&self, store: &dyn Store, k: &Key) -> Result<Version, Error> {
+        let read = |k: &Key| Ok::<_, Error>(store.get(k)?.map_or(0, |e| e.version));
+        let Some(epoch) = store.marker_epoch() else {
+            return read(k);
+        };
+        {
+            let m = self.markers.read();
+            if m.epoch == epoch {
+                if let Some(v) = m.versions.get(k) {
+                    return Ok(*v);
+                }
+            }
+        }
+        // The epoch is read before the marker: what is remembered under it is at least as new.
+        let v = read(k)?;
+        let mut m = self.markers.write();
+        if m.epoch < epoch {
+            m.epoch = epoch;
+            m.versions.clear();
+        }
+        if m.epoch == epoch {
+            m.versions.insert(k.clone(), v);
+        }
+        Ok(v)
+    }
+
     /// The tree as of now.
     pub(crate) fn tree(&self, store: &dyn Store) -> Result<Arc<TreeSnapshot>, Error> {
-        let v = marker_version(store, &keys::tree_marker())?;
+        let v = self.marker_version(store, &keys::tree_marker())?;
         self.tree_at(store, v)
     }
 
@@ -240,7 +382,7 @@ impl Cache {
 
     /// A tenant's group graph as of now.
     pub(crate) fn graph(&self, store: &dyn Store, t: TenantId) -> Result<Arc<TenantGraph>, Error> {
-        let v = marker_version(store, &keys::marker(t, Marker::Membership))?;
+        let v = self.marker_version(store, &keys::marker(t, Marker::Membership))?;
         self.graph_at(store, t, v)
     }
 
@@ -278,7 +420,10 @@ impl Cache {
                     tg.user_direct.entry(u).or_default().push(group);
                     tg.group_direct_users.entry(group).or_default().push(u);
                 }
-                Member::Group(m) => edges.push((m, group)),
+                Member::Group(m) => {
+                    tg.group_direct_groups.entry(group).or_default().push(m);
+                    edges.push((m, group));
+                }
             }
         }
         tg.graph = GroupGraph::from_edges(edges);
@@ -293,13 +438,40 @@ impl Cache {
         Ok(tg)
     }
 
+    /// A tenant's name table as of now (one marker read).
+    pub(crate) fn names(&self, store: &dyn Store, t: TenantId) -> Result<Arc<NameTable>, Error> {
+        let v = self.marker_version(store, &keys::marker(t, Marker::Names))?;
+        if let Some(n) = self.names.read().get(&t) {
+            if n.version == v {
+                return Ok(n.clone());
+            }
+        }
+        let fresh = || {
+            Arc::new(NameTable {
+                version: v,
+                ..NameTable::default()
+            })
+        };
+        let mut all = self.names.write();
+        let n = all.entry(t).or_insert_with(fresh);
+        Ok(match n.version.cmp(&v) {
+            std::cmp::Ordering::Equal => n.clone(),
+            std::cmp::Ordering::Less => {
+                *n = fresh();
+                n.clone()
+            }
+            // A reader that saw the marker before a newer table was made: a table of its own.
+            std::cmp::Ordering::Greater => fresh(),
+        })
+    }
+
     /// The roles and assignments at a scope tenant as of now.
     pub(crate) fn scope_rbac(
         &self,
         store: &dyn Store,
         t: TenantId,
     ) -> Result<Arc<ScopeRbac>, Error> {
-        let v = marker_version(store, &keys::marker(t, Marker::Rbac))?;
+        let v = self.marker_version(store, &keys::marker(t, Marker::Rbac))?;
         if let Some(s) = self.rbac.read().get(&t) {
             if s.version == v {
                 return Ok(s.clone());
@@ -354,5 +526,6 @@ impl Cache {
         self.graphs.write().remove(&t);
         self.rbac.write().remove(&t);
         self.policies.write().remove(&t);
+        self.names.write().remove(&t);
     }
 }

@@ -280,6 +280,19 @@ pub(crate) fn normalize_value(v: &str) -> String {
 
 /// Escapes a value for a DN string (RFC 4514 §2.4).
 pub(crate) fn escape_into(v: &str, out: &mut String) {
+    // Most names need no escaping: the specials are ASCII, so a byte scan finds them.
+    let plain = !v.starts_with(['#', ' '])
+        && !v.ends_with(' ')
+        && !v.bytes().any(|b| {
+            matches!(
+                b,
+                b'"' | b'+' | b',' | b';' | b'<' | b'>' | b'\\' | b'=' | 0
+            )
+        });
+    if plain {
+        out.push_str(v);
+        return;
+    }
     let last = v.chars().count().saturating_sub(1);
     for (i, c) in v.chars().enumerate() {
         let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\' | '=')

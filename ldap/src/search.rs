@@ -1,7 +1,7 @@
 //! The search engine: it turns a base, a scope and a filter plan into the candidates to look at
 //! — tenants the caller may see, their containers, users and groups, through the directory's
 //! indexes where the plan allows — builds their entries (membership only when the search needs
-//! it, member names from a per-search cache rather than a lookup per value), keeps those the
+//! it, member names from the directory's name cache rather than a record read per value), keeps those the
 //! filter accepts, and can stop and resume between entries (limits, chunked writes, paged
 //! results). Every read goes through a directory service with the caller's actor, so what one
 //! may not read is indistinguishable from what does not exist. Runs on a blocking thread.
@@ -22,8 +22,6 @@ use tessera_directory::{Actor, Error as DirError, Principal};
 
 /// Users and groups read per listing call when scanning.
 const SCAN_PAGE: usize = 256;
-/// Name lookups in one tenant after which the whole tenant's names are loaded at once.
-const BULK_AFTER: usize = 16;
 
 /// The scope of a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +94,6 @@ struct View {
     access: Access,
     flatten: Option<bool>,
     mine: Option<Mine>,
-    user_names: HashMap<UserId, String>,
-    group_names: HashMap<GroupId, String>,
-    groups_loaded: bool,
-    lookups: usize,
 }
 
 /// One step of a walk.
@@ -374,10 +368,6 @@ impl Walk {
                 access,
                 flatten: None,
                 mine: None,
-                user_names: HashMap::new(),
-                group_names: HashMap::new(),
-                groups_loaded: false,
-                lookups: 0,
             },
         );
         Ok(id)
@@ -811,16 +801,12 @@ impl Walk {
         let member_of = if member_of {
             let flat = self.flatten(ctx, t)?;
             let groups = listed(ctx.dir.users().groups_of(&self.actor, t, u.id, flat))?;
-            let mut dns = Vec::with_capacity(groups.len());
-            for g in &groups {
-                dns.push(ctx.dit.group_dn(&slug, &g.name));
-            }
-            if let Some(v) = self.views.get_mut(&t) {
-                for g in groups {
-                    v.group_names.insert(g.id, g.name);
-                }
-            }
-            Some(dns)
+            Some(
+                groups
+                    .iter()
+                    .map(|g| ctx.dit.group_dn(&slug, &g.name))
+                    .collect(),
+            )
         } else {
             None
         };
@@ -839,22 +825,16 @@ impl Walk {
         let members = if members {
             Some(match self.access(t) {
                 Access::Full => {
-                    let list = listed(ctx.dir.groups().members(&a, t, g.id, flat))?;
-                    self.prefetch_user_names(ctx, t, &list)?;
+                    let list = listed(ctx.dir.groups().member_names(&a, t, g.id, flat))?;
                     let mut m = Members::default();
+                    m.dns.reserve(list.len());
                     for x in list {
-                        match x {
-                            Member::User(u) => {
-                                if let Some(n) = self.user_name(ctx, t, u)? {
-                                    m.dns.push(ctx.dit.user_dn(&slug, &n));
-                                    m.uids.push(n);
-                                }
+                        match x.member {
+                            Member::User(_) => {
+                                m.dns.push(ctx.dit.user_dn(&slug, &x.name));
+                                m.uids.push(x.name);
                             }
-                            Member::Group(x) => {
-                                if let Some(n) = self.group_name(ctx, t, x)? {
-                                    m.dns.push(ctx.dit.group_dn(&slug, &n));
-                                }
-                            }
+                            Member::Group(_) => m.dns.push(ctx.dit.group_dn(&slug, &x.name)),
                         }
                     }
                     m
@@ -893,93 +873,6 @@ impl Walk {
             None
         };
         Ok(entry::group(&ctx.dit, &slug, g, members, member_of))
-    }
-
-    /// Reads the names of the users among `members` not yet known, in one call.
-    fn prefetch_user_names(
-        &mut self,
-        ctx: &Ctx,
-        t: TenantId,
-        members: &[Member],
-    ) -> Result<(), LdapError> {
-        let a = self.actor;
-        let Some(v) = self.views.get_mut(&t) else {
-            return Ok(());
-        };
-        let missing: Vec<UserId> = members
-            .iter()
-            .filter_map(|m| match m {
-                Member::User(u) if !v.user_names.contains_key(u) => Some(*u),
-                _ => None,
-            })
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        for u in listed(ctx.dir.users().get_many(&a, t, &missing))? {
-            v.user_names.insert(u.id, u.username);
-        }
-        Ok(())
-    }
-
-    fn user_name(
-        &mut self,
-        ctx: &Ctx,
-        t: TenantId,
-        id: UserId,
-    ) -> Result<Option<String>, LdapError> {
-        let a = self.actor;
-        let Some(v) = self.views.get_mut(&t) else {
-            return Ok(None);
-        };
-        if let Some(n) = v.user_names.get(&id) {
-            return Ok(Some(n.clone()));
-        }
-        Ok(found(ctx.dir.users().get(&a, t, id))?.map(|u| {
-            v.user_names.insert(id, u.username.clone());
-            u.username
-        }))
-    }
-
-    fn group_name(
-        &mut self,
-        ctx: &Ctx,
-        t: TenantId,
-        id: GroupId,
-    ) -> Result<Option<String>, LdapError> {
-        let a = self.actor;
-        let Some(v) = self.views.get_mut(&t) else {
-            return Ok(None);
-        };
-        if let Some(n) = v.group_names.get(&id) {
-            return Ok(Some(n.clone()));
-        }
-        if v.groups_loaded {
-            return Ok(None);
-        }
-        v.lookups += 1;
-        if v.lookups > BULK_AFTER {
-            let mut q = ListQuery {
-                after: None,
-                limit: Some(ListQuery::MAX_LIMIT),
-                prefix: None,
-            };
-            while let Some(page) = found(ctx.dir.groups().list(&a, t, &q))? {
-                for g in page.items {
-                    v.group_names.insert(g.id, g.name);
-                }
-                match page.next {
-                    Some(n) => q.after = Some(n),
-                    None => break,
-                }
-            }
-            v.groups_loaded = true;
-            return Ok(v.group_names.get(&id).cloned());
-        }
-        Ok(found(ctx.dir.groups().get(&a, t, id))?.map(|g| {
-            v.group_names.insert(id, g.name.clone());
-            g.name
-        }))
     }
 }
 

@@ -149,6 +149,15 @@ impl GroupPatch {
     }
 }
 
+/// A member of a group with its name (username or group name), as member lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedMember {
+    /// The member.
+    pub member: Member,
+    /// Its username or group name.
+    pub name: String,
+}
+
 /// A direct member of a group: a user or another group of the same tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]

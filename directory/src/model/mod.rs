@@ -19,7 +19,9 @@ pub use application::{
 };
 pub use audit::{AuditEvent, AuditKind, AuditPage, AuditQuery};
 pub use credentials::{CredentialStatus, PolicyView, TenantPolicy, TotpStatus};
-pub use group::{Group, GroupAttributes, GroupPatch, Member, NewGroup, RadiusAttributes};
+pub use group::{
+    Group, GroupAttributes, GroupPatch, Member, NamedMember, NewGroup, RadiusAttributes,
+};
 pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, TokenId, UserId};
 pub use radius::{AccountingReport, AccountingStatus, NasClient, RadiusSession};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};

@@ -8,8 +8,8 @@ use crate::actor::Actor;
 use crate::audit::{summary, Change};
 use crate::error::Error;
 use crate::model::{
-    Application, Group, GroupId, GroupPatch, ListQuery, Member, NewGroup, Page, Subject, TenantId,
-    User,
+    Application, Group, GroupId, GroupPatch, ListQuery, Member, NamedMember, NewGroup, Page,
+    Subject, TenantId, User,
 };
 use crate::store::codec::Unit;
 use crate::store::keys::{self, fold, Marker};
@@ -194,6 +194,9 @@ impl<'a> Groups<'a> {
                     tx.delete(keys::group_by_name(tenant, &before.name));
                     tx.put(k, &Ptr { id })?;
                 }
+                if *n != before.name {
+                    tx.touch(keys::marker(tenant, Marker::Names))?;
+                }
                 g.name = n.clone();
             }
             if let Some(d) = &patch.description {
@@ -349,24 +352,60 @@ impl<'a> Groups<'a> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Groups, Right::Read)?;
         dir.txn(|tx| must::<Group>(tx, &keys::group(tenant, group)))?;
-        let graph = dir.cache().graph(dir.store(), tenant)?;
-        let mut out: Vec<Member> = if transitive {
-            let (users, groups) = graph.members_of(group);
-            users
-                .into_iter()
-                .map(Member::User)
-                .chain(groups.into_iter().map(Member::Group))
-                .collect()
-        } else {
-            let p = keys::members(tenant, group);
-            let rows: Vec<(_, Unit)> = dir.txn(|tx| tx.scan(&KeyRange::prefix(&p), usize::MAX))?;
-            rows.iter()
-                .filter_map(|(k, _)| k.tail(&p).and_then(keys::decode_member))
-                .collect()
-        };
-        out.sort();
-        Ok(out)
+        Ok(dir
+            .cache()
+            .graph(dir.store(), tenant)?
+            .members(group, transitive))
     }
+
+    /// The members of a group with their names — directly, or also through nesting — in
+    /// [`Member`] order (Groups:Read and Users:Read: the names of users are shown). Names come
+    /// from a cache that every rename invalidates, so a big group costs no record read per
+    /// member once its names were seen.
+    pub fn member_names(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        group: GroupId,
+        transitive: bool,
+    ) -> Result<Vec<NamedMember>, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Groups, Right::Read)?;
+        dir.require(actor, tenant, Area::Users, Right::Read)?;
+        // The names label is read before any record, so what the table learns is at least as
+        // new as its label.
+        let names = dir.cache().names(dir.store(), tenant)?;
+        let members = dir
+            .cache()
+            .graph(dir.store(), tenant)?
+            .members(group, transitive);
+        let mut missing = Vec::new();
+        let mut out = names.lookup(members, &mut missing);
+        let read = dir.txn(|tx| {
+            must::<Group>(tx, &keys::group(tenant, group))?;
+            let mut read = Vec::with_capacity(missing.len());
+            for m in &missing {
+                let name = match m {
+                    Member::User(u) => tx.get::<User>(&keys::user(tenant, *u))?.map(|x| x.username),
+                    Member::Group(g) => tx.get::<Group>(&keys::group(tenant, *g))?.map(|x| x.name),
+                };
+                if let Some(n) = name {
+                    read.push((*m, n));
+                }
+            }
+            Ok(read)
+        })?;
+        if !read.is_empty() {
+            names.remember(&read);
+            out.extend(read);
+            out.sort_by_key(|a| a.0);
+        }
+        Ok(out
+            .into_iter()
+            .map(|(member, name)| NamedMember { member, name })
+            .collect())
+    }
+
     /// The groups a group is in — directly, or also through nesting — by name (Groups:Read).
     pub fn groups_of(
         &self,

@@ -35,7 +35,7 @@ impl Directory {
     /// The policy in force at `tenant` (no authorisation: internal).
     pub(crate) fn policy_of(&self, tenant: TenantId) -> Result<Arc<PolicySnapshot>, Error> {
         let store = self.store();
-        let version = store.get(&keys::policy_marker())?.map_or(0, |e| e.version);
+        let version = self.cache().marker_version(store, &keys::policy_marker())?;
         let tree = self.cache().tree(store)?;
         if let Some(p) = self.cache().policy(tenant, version, &tree) {
             return Ok(p);

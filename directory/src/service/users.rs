@@ -12,7 +12,7 @@ use crate::model::{
     User, UserId, UserPatch,
 };
 use crate::service::groups::{add_edge, remove_all_edges_of};
-use crate::store::keys::{self, fold};
+use crate::store::keys::{self, fold, Marker};
 use crate::store::records::Ptr;
 use crate::store::txn::Txn;
 use crate::Directory;
@@ -241,6 +241,9 @@ impl<'a> Users<'a> {
                     }
                     tx.delete(keys::user_by_name(tenant, &before.username));
                     tx.put(k, &Ptr { id })?;
+                }
+                if *name != before.username {
+                    tx.touch(keys::marker(tenant, Marker::Names))?;
                 }
                 u.username = name.clone();
             }

@@ -102,6 +102,8 @@ pub(crate) enum Marker {
     /// Any tenant's policies (installation namespace): caches of effective policies and of
     /// verified credentials depend on it.
     Policy = 4,
+    /// User and group names of a tenant (renames): the member-name cache depends on it.
+    Names = 5,
 }
 
 /// A complete key.
@@ -130,6 +132,12 @@ impl Key {
 
     pub(crate) fn namespace(&self) -> Option<Namespace> {
         Namespace::of(&self.0)
+    }
+
+    /// Whether this is a marker key (one whose version tells caches that data changed).
+    pub(crate) fn is_marker(&self) -> bool {
+        self.namespace()
+            .is_some_and(|ns| self.0.get(ns.encode().len()) == Some(&table::MARKER))
     }
 
     /// The bytes after `prefix`, when the key starts with it.

@@ -166,6 +166,14 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
 
     /// Bytes the store occupies on disk.
     fn disk_size(&self) -> Result<u64, Error>;
+
+    /// A counter this process bumps after every commit that writes a marker key — when this
+    /// process is the store's only writer (the embedded store holds its files exclusively), so
+    /// an unchanged count proves every marker unchanged without reading one. `None` when other
+    /// processes may write: then markers are read each time.
+    fn marker_epoch(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]

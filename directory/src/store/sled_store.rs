@@ -19,6 +19,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const SEQ: &[u8] = b"seq";
 
@@ -34,6 +35,9 @@ pub(crate) struct SledStore {
     log: File,
     /// The highest sequence number known to be on stable storage, and the blob files synced.
     synced: Mutex<Synced>,
+    /// Commits that wrote a marker key (see `Store::marker_epoch`): sled's files are locked
+    /// by this process, so every write passes through `commit`.
+    marker_epoch: AtomicU64,
 }
 
 #[derive(Default)]
@@ -91,6 +95,7 @@ impl SledStore {
             path: dir.to_path_buf(),
             log,
             synced: Mutex::new(Synced::default()),
+            marker_epoch: AtomicU64::new(0),
             db,
         };
         let last = store.last_seq()?;
@@ -226,6 +231,10 @@ impl Store for SledStore {
         type TxError = ConflictableTransactionError<CommitError>;
         let abort = |e: CommitError| TxError::Abort(e);
         let corrupt = |e: Error| TxError::Abort(CommitError::Failed(e));
+        let markers = batch.ops.iter().any(|op| {
+            let (Op::Put(k, _) | Op::Delete(k) | Op::Append(k, _)) = op;
+            k.is_marker()
+        });
         let result = (&self.data, &self.revisions, &self.changes, &self.meta).transaction(
             |(data, revs, changes, meta)| {
                 for p in &batch.preconditions {
@@ -291,8 +300,17 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(CommitError::Failed(storage(e))),
         };
+        if markers {
+            // After the data is visible: a reader that still sees the old count read markers
+            // no older than before this commit, as if it had run just before it.
+            self.marker_epoch.fetch_add(1, Ordering::SeqCst);
+        }
         self.sync_through(seq).map_err(CommitError::Failed)?;
         Ok(seq)
+    }
+
+    fn marker_epoch(&self) -> Option<u64> {
+        Some(self.marker_epoch.load(Ordering::SeqCst))
     }
 
     fn changes_since(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, Error> {

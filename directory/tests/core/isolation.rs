@@ -340,6 +340,7 @@ const COVERED: &[&str] = &[
     "groups::add_member",
     "groups::remove_member",
     "groups::members",
+    "groups::member_names",
     "groups::groups_of",
     "applications::create",
     "applications::get",
@@ -439,6 +440,14 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     c.op("groups::list", g.list(a, t.tenant, &q));
     c.op("groups::members", g.members(a, t.tenant, t.staff, false));
     c.op("groups::members", g.members(a, t.tenant, t.staff, true));
+    c.op(
+        "groups::member_names",
+        g.member_names(a, t.tenant, t.staff, false),
+    );
+    c.op(
+        "groups::member_names",
+        g.member_names(a, t.tenant, t.staff, true),
+    );
     c.op("groups::groups_of", g.groups_of(a, t.tenant, t.wifi, false));
     c.op("groups::groups_of", g.groups_of(a, t.tenant, t.wifi, true));
     c.op("applications::get", ap.get(a, t.tenant, t.app));
@@ -651,6 +660,7 @@ fn swapped_battery(d: &Directory, a: &Actor, own: &Side, f: &Target) -> Vec<Outc
     c.op("users::groups_of", u.groups_of(a, o, f.alice, true));
     c.op("groups::get", g.get(a, o, f.staff));
     c.op("groups::members", g.members(a, o, f.staff, true));
+    c.op("groups::member_names", g.member_names(a, o, f.staff, true));
     c.op("groups::groups_of", g.groups_of(a, o, f.wifi, true));
     c.op("applications::get", ap.get(a, o, f.app));
     c.op("applications::get", ap.get(a, o, f.ldap));

@@ -645,6 +645,95 @@ fn nested_groups_resolve_transitively_and_cycles_are_refused() {
 }
 
 #[test]
+fn member_names_match_the_members_and_follow_renames() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let outer = d.groups().create(&sys(), c, new_group("outer")).unwrap();
+    let inner = d.groups().create(&sys(), c, new_group("inner")).unwrap();
+    d.groups()
+        .add_member(&sys(), c, outer.id, Member::Group(inner.id))
+        .unwrap();
+    let mut users = Vec::new();
+    for (n, g) in [("ann", outer.id), ("ben", inner.id), ("cid", outer.id)] {
+        let u = d
+            .users()
+            .create(
+                &sys(),
+                c,
+                NewUser {
+                    groups: vec![g],
+                    ..new_user(n)
+                },
+            )
+            .unwrap();
+        users.push(u);
+    }
+    let named = |transitive: bool| {
+        d.groups()
+            .member_names(&sys(), c, outer.id, transitive)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.member, m.name.to_string()))
+            .collect::<Vec<_>>()
+    };
+    // Same members, same order as `members`, each with its name — twice (the second answer
+    // comes from the name cache).
+    for _ in 0..2 {
+        for transitive in [false, true] {
+            let members = d.groups().members(&sys(), c, outer.id, transitive).unwrap();
+            let got = named(transitive);
+            assert_eq!(got.iter().map(|(m, _)| *m).collect::<Vec<_>>(), members);
+            for (m, n) in &got {
+                let want = match m {
+                    Member::User(u) => d.users().get(&sys(), c, *u).unwrap().username,
+                    Member::Group(g) => d.groups().get(&sys(), c, *g).unwrap().name,
+                };
+                assert_eq!(*n, want);
+            }
+        }
+    }
+    assert!(named(true).iter().any(|(_, n)| n == "ben"));
+    assert!(!named(false).iter().any(|(_, n)| n == "ben"));
+    // Renames show at once, even for names the cache already holds; a case-only rename too.
+    d.users()
+        .update(
+            &sys(),
+            c,
+            users[0].id,
+            UserPatch {
+                username: Some("anna".into()),
+                ..UserPatch::default()
+            },
+        )
+        .unwrap();
+    d.groups()
+        .update(
+            &sys(),
+            c,
+            inner.id,
+            GroupPatch {
+                name: Some("Inner".into()),
+                ..GroupPatch::default()
+            },
+        )
+        .unwrap();
+    let now: Vec<String> = named(true).into_iter().map(|(_, n)| n).collect();
+    assert!(now.contains(&"anna".to_string()) && !now.contains(&"ann".to_string()));
+    assert!(now.contains(&"Inner".to_string()) && !now.contains(&"inner".to_string()));
+    // A deleted member is gone from the list.
+    d.users().delete(&sys(), c, users[2].id).unwrap();
+    assert!(!named(false).iter().any(|(_, n)| n == "cid"));
+    // Another tenant's group is missing there.
+    assert_eq!(
+        d.groups()
+            .member_names(&sys(), tree.fabrikam.id, outer.id, false)
+            .map(|_| ()),
+        Err(Error::NotFound)
+    );
+}
+
+#[test]
 fn group_attributes_and_delete() {
     let tree = Tree::new();
     let (alice, _) = tree.populate(&tree.contoso);
