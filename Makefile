@@ -7,9 +7,10 @@ CARGO ?= cargo
 DATA ?= data
 KEY ?= tessera-master.key
 
-# Debian packages the build and the tests need: ldap-utils for the LDAP end-to-end tests. (The
-# RADIUS and SAML issues add freeradius-utils, eapoltest, xmlsec1 and python3-pysaml2.)
-DEB_PACKAGES := build-essential pkg-config ldap-utils
+# Debian packages the build and the tests need: ldap-utils for the LDAP end-to-end tests,
+# freeradius-utils (radclient) and eapoltest (eapol_test) for the RADIUS ones. (The SAML issue
+# adds xmlsec1 and python3-pysaml2.)
+DEB_PACKAGES := build-essential pkg-config ldap-utils freeradius-utils eapoltest
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

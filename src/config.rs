@@ -22,6 +22,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// The LDAP frontend.
     pub ldap: LdapSettings,
+    /// The RADIUS frontend.
+    pub radius: RadiusSettings,
     /// The password-hashing pool.
     pub hashing: HashingConfig,
     /// Logging.
@@ -125,6 +127,67 @@ pub struct LdapSettings {
     pub key_file: Option<PathBuf>,
 }
 
+/// The RADIUS frontend: authentication and accounting listeners (each on any number of IPv4
+/// and IPv6 addresses), the duplicate cache and the TOTP challenge. NAS clients, their secrets
+/// and reply attributes are applications in the store, not settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RadiusSettings {
+    /// Serve RADIUS at all.
+    pub enabled: bool,
+    /// Authentication listeners (Access-Request, Status-Server).
+    pub auth_listen: Vec<SocketAddr>,
+    /// Accounting listeners (Accounting-Request, Status-Server).
+    pub acct_listen: Vec<SocketAddr>,
+    /// How long a reply is replayed to retransmissions of its request, in seconds.
+    pub duplicate_window_secs: u32,
+    /// The most requests the duplicate cache remembers.
+    pub max_duplicates: usize,
+    /// How long a TOTP challenge waits for its code, in seconds.
+    pub challenge_ttl_secs: u32,
+    /// The most TOTP challenges waiting at once.
+    pub max_challenges: usize,
+    /// The Reply-Message of a TOTP challenge.
+    pub challenge_prompt: String,
+    /// How often the NAS client table is re-read from the store, in seconds.
+    pub clients_refresh_secs: u32,
+    /// Requests answered at once; beyond, datagrams are dropped (the NAS retransmits).
+    pub max_in_flight: usize,
+}
+
+impl Default for RadiusSettings {
+    fn default() -> Self {
+        let lib = tessera_radius::RadiusConfig::default();
+        RadiusSettings {
+            enabled: true,
+            auth_listen: vec![SocketAddr::from(([127, 0, 0, 1], 1812))],
+            acct_listen: vec![SocketAddr::from(([127, 0, 0, 1], 1813))],
+            duplicate_window_secs: lib.duplicate_window_secs,
+            max_duplicates: lib.max_duplicates,
+            challenge_ttl_secs: lib.challenge_ttl_secs,
+            max_challenges: lib.max_challenges,
+            challenge_prompt: lib.challenge_prompt,
+            clients_refresh_secs: lib.clients_refresh_secs,
+            max_in_flight: lib.max_in_flight,
+        }
+    }
+}
+
+impl RadiusSettings {
+    /// The frontend's configuration.
+    pub fn frontend(&self) -> tessera_radius::RadiusConfig {
+        tessera_radius::RadiusConfig {
+            duplicate_window_secs: self.duplicate_window_secs,
+            max_duplicates: self.max_duplicates,
+            challenge_ttl_secs: self.challenge_ttl_secs,
+            max_challenges: self.max_challenges,
+            challenge_prompt: self.challenge_prompt.clone(),
+            clients_refresh_secs: self.clients_refresh_secs,
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
 /// The password-hashing pool.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -153,6 +216,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             api: ApiSettings::default(),
             ldap: LdapSettings::default(),
+            radius: RadiusSettings::default(),
             hashing: HashingConfig::default(),
             log: LogConfig::default(),
         }
@@ -330,6 +394,23 @@ impl Config {
             .frontend()
             .check()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if self.radius.enabled
+            && (self.radius.auth_listen.is_empty() || self.radius.acct_listen.is_empty())
+        {
+            bail!("radius.auth_listen and radius.acct_listen need at least one address each");
+        }
+        if self
+            .radius
+            .auth_listen
+            .iter()
+            .any(|a| self.radius.acct_listen.contains(a))
+        {
+            bail!("radius.auth_listen and radius.acct_listen must differ");
+        }
+        self.radius
+            .frontend()
+            .check()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 
@@ -376,6 +457,27 @@ impl Config {
         (
             follow(self.ldap.listen, defaults.listen),
             follow(self.ldap.ldaps_listen, defaults.ldaps_listen),
+        )
+    }
+
+    /// Where the RADIUS listeners bind (authentication, accounting), by the same rule as
+    /// [`Config::ldap_addresses`]: left at their defaults while the admin API listens on port 0,
+    /// they take free ports.
+    pub fn radius_addresses(&self) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
+        let defaults = RadiusSettings::default();
+        let follow = |configured: &[SocketAddr], default: &[SocketAddr]| -> Vec<SocketAddr> {
+            if self.http.listen.port() == 0 && configured == default {
+                configured
+                    .iter()
+                    .map(|a| SocketAddr::new(a.ip(), 0))
+                    .collect()
+            } else {
+                configured.to_vec()
+            }
+        };
+        (
+            follow(&self.radius.auth_listen, &defaults.auth_listen),
+            follow(&self.radius.acct_listen, &defaults.acct_listen),
         )
     }
 
@@ -477,6 +579,7 @@ mod tests {
             ..all.ldap.clone()
         };
         assert_eq!(ldap, defaults.ldap);
+        assert_eq!(all.radius, defaults.radius);
         assert_eq!(all.hashing, defaults.hashing);
         assert_eq!(all.log, defaults.log);
     }
@@ -522,6 +625,14 @@ mod tests {
         assert_eq!(t.ldap_addresses().1.port(), 0);
         t.ldap.listen = "127.0.0.1:1389".parse().unwrap();
         assert_eq!(t.ldap_addresses().0.port(), 1389);
+        // RADIUS too, and its two ports must differ.
+        assert_eq!(t.radius_addresses().0[0].port(), 0);
+        assert_eq!(Config::default().radius_addresses().1[0].port(), 1813);
+        assert!(Config::from_toml("[radius]\nacct_listen = [\"127.0.0.1:1812\"]").is_err());
+        assert!(Config::from_toml("[radius]\nduplicate_window_secs = 0").is_err());
+        let v6 = Config::from_toml("[radius]\nauth_listen = [\"127.0.0.1:1812\", \"[::1]:1812\"]")
+            .unwrap();
+        assert_eq!(v6.radius.auth_listen.len(), 2);
         let mut bad = Config::default();
         assert!(bad
             .apply_env(|k| (k == "TESSERA_HTTP_LISTEN").then(|| "x".into()))

@@ -2,8 +2,9 @@
 //! configuration, or a self-signed one generated once for localhost), a cap on concurrent
 //! connections, and graceful shutdown; beside it the LDAP frontend's two listeners (plain with
 //! StartTLS, and LDAPS) on the same certificate unless LDAP has its own, stopped by the same
-//! signal. Like mini-redis's listener, `serve` takes an already bound socket and a shutdown
-//! signal, so tests bind port 0. It owns no API or LDAP logic.
+//! signal; and the RADIUS frontend's UDP authentication and accounting sockets. Like
+//! mini-redis's listener, `serve` takes an already bound socket and a shutdown signal, so tests
+//! bind port 0. It owns no API, LDAP or RADIUS logic.
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
@@ -194,6 +195,12 @@ pub struct Running {
     pub ldap: Option<SocketAddr>,
     /// Where LDAPS listens, when LDAP is enabled.
     pub ldaps: Option<SocketAddr>,
+    /// Where RADIUS authentication listens (empty when RADIUS is disabled).
+    pub radius_auth: Vec<SocketAddr>,
+    /// Where RADIUS accounting listens.
+    pub radius_acct: Vec<SocketAddr>,
+    /// The RADIUS server, when enabled (its drop counters).
+    pub radius: Option<tessera_radius::RadiusServer>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<()>>,
     ldap_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -204,7 +211,7 @@ impl Running {
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(true);
         for t in self.ldap_tasks {
-            t.await.context("an LDAP listener failed")?;
+            t.await.context("an LDAP or RADIUS listener failed")?;
         }
         self.task.await.context("the server task failed")?
     }
@@ -246,8 +253,33 @@ async fn bind_ldap(cfg: &Config, dir: &tessera_directory::Directory) -> Result<L
     })
 }
 
-/// Binds `cfg.http.listen` (port 0 picks a free one) and, when LDAP is enabled, its two
-/// listeners, and serves `dir` on them in the background.
+/// The RADIUS sockets, bound, with what they serve.
+struct RadiusListeners {
+    server: tessera_radius::RadiusServer,
+    sockets: Vec<(tokio::net::UdpSocket, tessera_radius::Port)>,
+}
+
+async fn bind_radius(cfg: &Config, dir: &tessera_directory::Directory) -> Result<RadiusListeners> {
+    let server = tessera_radius::RadiusServer::new(dir.clone(), cfg.radius.frontend())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (auth, acct) = cfg.radius_addresses();
+    let mut sockets = Vec::new();
+    for (addrs, port, what) in [
+        (auth, tessera_radius::Port::Auth, "RADIUS authentication"),
+        (acct, tessera_radius::Port::Acct, "RADIUS accounting"),
+    ] {
+        for a in addrs {
+            let s = tokio::net::UdpSocket::bind(a)
+                .await
+                .with_context(|| format!("listening for {what} on {a}"))?;
+            sockets.push((s, port));
+        }
+    }
+    Ok(RadiusListeners { server, sockets })
+}
+
+/// Binds `cfg.http.listen` (port 0 picks a free one) and, when LDAP and RADIUS are enabled,
+/// their listeners, and serves `dir` on them in the background.
 pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Running> {
     let tls = if cfg.http.plain_http {
         None
@@ -261,6 +293,11 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
     let addr = listener.local_addr()?;
     let ldap = if cfg.ldap.enabled {
         Some(bind_ldap(cfg, &dir).await?)
+    } else {
+        None
+    };
+    let radius = if cfg.radius.enabled {
+        Some(bind_radius(cfg, &dir).await?)
     } else {
         None
     };
@@ -289,10 +326,29 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
             }));
         }
     }
+    let (mut radius_auth, mut radius_acct, mut radius_server) = (Vec::new(), Vec::new(), None);
+    if let Some(r) = radius {
+        for (socket, port) in r.sockets {
+            let a = socket.local_addr()?;
+            match port {
+                tessera_radius::Port::Auth => radius_auth.push(a),
+                tessera_radius::Port::Acct => radius_acct.push(a),
+            }
+            let server = r.server.clone();
+            let watch = watch.clone();
+            ldap_tasks.push(tokio::spawn(async move {
+                server.serve(socket, port, stopped(watch)).await
+            }));
+        }
+        radius_server = Some(r.server);
+    }
     Ok(Running {
         addr,
         ldap: ldap_addr,
         ldaps: ldaps_addr,
+        radius_auth,
+        radius_acct,
+        radius: radius_server,
         stop,
         task,
         ldap_tasks,

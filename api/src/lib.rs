@@ -29,6 +29,7 @@ mod extract;
 mod groups;
 mod policies;
 mod problem;
+mod radius;
 mod rbac;
 mod tenants;
 mod tokens;
@@ -132,6 +133,7 @@ fn api() -> OpenApiRouter<AppState> {
         rbac::routes,
         policies::routes,
         applications::routes,
+        radius::routes,
         audit::routes,
     ] {
         v1 = add(v1);
@@ -144,7 +146,7 @@ fn api() -> OpenApiRouter<AppState> {
     info(
         title = "Tessera admin API",
         description = "Manage Tessera's tenant tree, users, groups, credentials, roles, \
-            assignments, policies, applications and audit log. Authenticate with \
+            assignments, policies, applications, RADIUS accounting and audit log. Authenticate with \
             `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Errors are \
             RFC 7807 problem documents whose `type` is a stable `urn:tessera:problem:*` URI; an \
             object you may not see answers exactly like a missing one (404)."
@@ -162,6 +164,7 @@ fn api() -> OpenApiRouter<AppState> {
         (name = "rbac", description = "Roles, assignments and effective rights"),
         (name = "policies", description = "Password, lockout, MFA and cache policies"),
         (name = "applications", description = "LDAP service, RADIUS clients, SAML SPs"),
+        (name = "radius", description = "RADIUS accounting sessions"),
         (name = "audit", description = "The audit log"),
         (name = "meta", description = "This description"),
     )

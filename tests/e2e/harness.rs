@@ -1,6 +1,7 @@
 //! The end-to-end harness: a real Tessera server started in-process on a free loopback port,
-//! over HTTPS with its generated certificate, on a temporary store (seeded with the demo tree
-//! when asked), and a real HTTPS client that trusts exactly that certificate.
+//! over HTTPS with its generated certificate (LDAP and RADIUS beside it, on free ports too), on
+//! a temporary store (seeded with the demo tree when asked), and a real HTTPS client that
+//! trusts exactly that certificate.
 #![allow(dead_code)] // shared by the test modules; not every module uses every part
 
 use std::path::PathBuf;
@@ -18,6 +19,12 @@ pub struct Server {
     pub ldap: std::net::SocketAddr,
     /// LDAPS on loopback.
     pub ldaps: std::net::SocketAddr,
+    /// RADIUS authentication on loopback.
+    pub radius_auth: std::net::SocketAddr,
+    /// RADIUS accounting on loopback.
+    pub radius_acct: std::net::SocketAddr,
+    /// The RADIUS server (its drop counters).
+    pub radius: tessera_radius::RadiusServer,
     /// The configuration it runs with.
     pub config: Config,
     /// The directory behind it (for checks the API does not offer).
@@ -92,6 +99,12 @@ impl Server {
             api: format!("https://{}/api/v1", running.addr),
             ldap: running.ldap.expect("LDAP is enabled by default"),
             ldaps: running.ldaps.expect("LDAPS is enabled by default"),
+            radius_auth: running.radius_auth[0],
+            radius_acct: running.radius_acct[0],
+            radius: running
+                .radius
+                .clone()
+                .expect("RADIUS is enabled by default"),
             cert,
             config,
             dir,

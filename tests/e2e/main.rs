@@ -14,4 +14,5 @@ mod cli;
 mod harness;
 mod ldap_apps;
 mod ldap_tools;
+mod radius_tools;
 mod smoke;

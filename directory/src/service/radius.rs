@@ -22,10 +22,13 @@ use tessera_policy::{Area, Right};
 /// Sessions kept per tenant; beyond it the stopped (then the oldest) are forgotten first.
 pub const MAX_SESSIONS_PER_TENANT: usize = 10_000;
 
+/// One tenant's sessions by client and Acct-Session-Id.
+type Sessions = HashMap<(AppId, String), RadiusSession>;
+
 /// The accounting sessions of every tenant, in memory.
 #[derive(Debug, Default)]
 pub(crate) struct SessionTable {
-    tenants: Mutex<HashMap<TenantId, HashMap<(AppId, String), RadiusSession>>>,
+    tenants: Mutex<HashMap<TenantId, Sessions>>,
 }
 
 /// RADIUS clients and accounting. Obtain with [`Directory::radius`].
@@ -215,7 +218,7 @@ impl<'a> Radius<'a> {
 }
 
 /// Forgets the stopped session updated longest ago, else the active one.
-fn evict_one(sessions: &mut HashMap<(AppId, String), RadiusSession>) {
+fn evict_one(sessions: &mut Sessions) {
     let victim = sessions
         .iter()
         .min_by_key(|(_, s)| (s.is_active(), s.updated_at))
