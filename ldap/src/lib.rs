@@ -8,6 +8,7 @@
 //! The binary builds one [`LdapServer`] and runs it on a plain listener (StartTLS offered) and
 //! an LDAPS listener, each with [`LdapServer::serve`].
 
+mod codec;
 mod dn;
 mod entry;
 mod error;

@@ -6,6 +6,7 @@
 //! finish the operation it is in, tells it so with a Notice of Disconnection and waits for it.
 //! Everything an operation means is `handler`'s.
 
+use crate::codec::Codec;
 use crate::entry::oid;
 use crate::error::result;
 use crate::handler::{self, Flow};
@@ -14,7 +15,6 @@ use crate::{Ctx, Error, LdapConfig};
 use futures_util::{SinkExt, StreamExt};
 use ldap3_proto::proto::{LdapExtendedResponse, LdapMsg, LdapOp, LdapResultCode};
 use ldap3_proto::simple::DisconnectionNotice;
-use ldap3_proto::LdapCodec;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -204,7 +204,7 @@ impl LdapServer {
 /// client could not read it before a handshake).
 async fn refuse(tcp: TcpStream, plain: bool) {
     if plain {
-        let mut f = Framed::new(tcp, LdapCodec::default());
+        let mut f = Framed::new(tcp, Codec::default());
         let notice = DisconnectionNotice::gen_response(
             LdapResultCode::Busy,
             "too many connections from this address",
@@ -233,11 +233,8 @@ enum Exit {
     StartTls(i32),
 }
 
-fn codec(cfg: &LdapConfig) -> LdapCodec {
-    LdapCodec::new(
-        Some(cfg.max_message_bytes),
-        Some(cfg.max_filter_depth + BER_OVERHEAD),
-    )
+fn codec(cfg: &LdapConfig) -> Codec {
+    Codec::new(cfg.max_message_bytes, cfg.max_filter_depth + BER_OVERHEAD)
 }
 
 fn start_tls_response(msgid: i32, code: LdapResultCode, why: &str) -> LdapMsg {
@@ -352,7 +349,7 @@ impl Connection {
 
     /// Reads and handles requests until the client leaves, breaks the protocol, idles out,
     /// asks for StartTLS, or the server stops.
-    async fn session<S>(&self, f: &mut Framed<S, LdapCodec>, s: &mut Session) -> Exit
+    async fn session<S>(&self, f: &mut Framed<S, Codec>, s: &mut Session) -> Exit
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -404,7 +401,7 @@ impl Connection {
 }
 
 /// Sends a Notice of Disconnection, best effort.
-async fn notice<S>(f: &mut Framed<S, LdapCodec>, code: LdapResultCode, why: &str)
+async fn notice<S>(f: &mut Framed<S, Codec>, code: LdapResultCode, why: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
