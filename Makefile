@@ -93,6 +93,15 @@ fuzz-ldap: toolchain
 	$(CARGO) +nightly fuzz run ldap_request fuzz/target/corpus/ldap_request fuzz/corpus/ldap_request \
 	  -- -max_total_time=$(FUZZ_SECS)
 
+## make fuzz-radius: libFuzzer on the RADIUS packet path (framing → client and authenticators →
+## duplicate cache → handler → directory), the same way, from fuzz/corpus/radius_packet.
+.PHONY: fuzz-radius
+fuzz-radius: toolchain
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p fuzz/target/corpus/radius_packet
+	$(CARGO) +nightly fuzz run radius_packet fuzz/target/corpus/radius_packet fuzz/corpus/radius_packet \
+	  -- -max_total_time=$(FUZZ_SECS)
+
 ## make deny: licenses, advisories and sources of every dependency (installs cargo-deny).
 deny: toolchain
 	@command -v cargo-deny >/dev/null || $(CARGO) install --locked cargo-deny

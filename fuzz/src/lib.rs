@@ -10,6 +10,12 @@
 //! wifi (alice), all (the group staff), service-accounts (svc, writer). The LDAP service lets
 //! staff and service-accounts bind. Lockout is off, so mutated binds never lock the accounts
 //! the seeds bind with.
+//!
+//! The RADIUS target (`radius_packet`) runs on its own fixture, `tessera_radius::fuzzing`'s, the
+//! one its corpus replay uses: see [`RadiusTarget`].
+
+mod radius;
+pub use radius::RadiusTarget;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,19 +64,7 @@ pub struct Target {
 impl Target {
     /// Builds the directory described in the module docs and a server for it.
     pub fn new() -> Target {
-        let store = store_dir();
-        let clock = Arc::new(ManualClock::new(START));
-        let dir = Directory::options()
-            .clock(clock)
-            .ids(Arc::new(ChaChaSource::seeded(7)))
-            .pool(PoolConfig {
-                workers: 1,
-                queue_per_tenant: 8,
-                queue_total: 64,
-                ..PoolConfig::default()
-            })
-            .open(store.path(), test_key())
-            .expect("open the fuzzing store");
+        let (dir, store) = open_store();
         seed(&dir);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -96,6 +90,24 @@ impl Default for Target {
     fn default() -> Self {
         Target::new()
     }
+}
+
+/// A directory on a fresh store: a manual clock at the testkit's start, seeded ids, a one-worker
+/// hashing pool.
+pub(crate) fn open_store() -> (Directory, tempfile::TempDir) {
+    let store = store_dir();
+    let dir = Directory::options()
+        .clock(Arc::new(ManualClock::new(START)))
+        .ids(Arc::new(ChaChaSource::seeded(7)))
+        .pool(PoolConfig {
+            workers: 1,
+            queue_per_tenant: 8,
+            queue_total: 64,
+            ..PoolConfig::default()
+        })
+        .open(store.path(), test_key())
+        .expect("open the fuzzing store");
+    (dir, store)
 }
 
 /// A fresh store directory, after removing those of fuzzing processes that have ended.

@@ -438,29 +438,19 @@ fn each_tenants_client_authenticates_its_own_users_only() {
 fn a_suspended_tenant_is_rejected() {
     let s = Server::start_demo();
     let t = tenant_id(&s, "contoso");
-    radclient(
-        s.radius_auth,
-        "auth",
-        CONTOSO_SECRET,
-        &pap("alice", CONTOSO_ALICE),
-    )
-    .expect("Access-Accept");
+    let alice = || {
+        radclient(
+            s.radius_auth,
+            "auth",
+            CONTOSO_SECRET,
+            &pap("alice", CONTOSO_ALICE),
+        )
+    };
+    alice().expect("Access-Accept");
     s.dir.tenants().suspend(&Actor::system(), t).unwrap();
-    radclient(
-        s.radius_auth,
-        "auth",
-        CONTOSO_SECRET,
-        &pap("alice", CONTOSO_ALICE),
-    )
-    .expect("Access-Reject");
+    alice().expect("Access-Reject");
     s.dir.tenants().resume(&Actor::system(), t).unwrap();
-    radclient(
-        s.radius_auth,
-        "auth",
-        CONTOSO_SECRET,
-        &pap("alice", CONTOSO_ALICE),
-    )
-    .expect("Access-Accept");
+    alice().expect("Access-Accept");
 }
 
 #[test]
