@@ -6,7 +6,7 @@
 
 use crate::{Port, RadiusConfig, RadiusServer};
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use tessera_directory::model::{
     AppKind, GroupAttributes, Member, NewApplication, NewGroup, NewTenant, NewUser,
     RadiusAttributes, RadiusClient, SharedSecret, TenantPolicy,
@@ -20,11 +20,11 @@ pub const SECRET: &str = "fuzzing-radius-secret";
 /// alice's password.
 pub const PW: &str = "Tessera-Test-2026!";
 /// Where the fixture client's packets come from.
-pub const NAS: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 40_000);
+pub const NAS: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40_000);
 
 /// Seeds an empty directory — acme (msp) → contoso (customer, lockout off, so mutated
 /// requests never lock the account the seeds use), alice with [`PW`] in wifi (VLAN 42, Filter-Id
-/// `wifi`), a RADIUS client on 127.0.0.1 with [`SECRET`] bound to wifi — and returns a server.
+/// `wifi`), a RADIUS client on 127.0.0.1 and ::1 with [`SECRET`] bound to wifi — and returns a server.
 pub fn fixture(dir: &Directory) -> Result<RadiusServer, String> {
     seed(dir).map_err(|e| e.to_string())?;
     RadiusServer::new(dir.clone(), RadiusConfig::default()).map_err(|e| e.to_string())
@@ -81,9 +81,10 @@ fn seed(dir: &Directory) -> Result<(), tessera_directory::Error> {
         NewApplication {
             name: "ap".into(),
             kind: AppKind::Radius(RadiusClient {
-                addresses: vec![ipnet::IpNet::from(std::net::IpAddr::V4(
-                    Ipv4Addr::LOCALHOST,
-                ))],
+                addresses: vec![
+                    ipnet::IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                    ipnet::IpNet::from(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+                ],
                 secret: SharedSecret::new(SECRET),
                 require_message_authenticator: true,
                 reply: vec![],

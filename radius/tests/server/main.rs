@@ -1,6 +1,7 @@
-//! The RADIUS server layer driven through its fuzzing entry (the listener's own path without a
-//! socket) on a temporary directory: the fuzz corpus replayed, and the TOTP challenge's rules
-//! (single use, bound to client and user, expiring) packet by packet.
+//! The RADIUS server layer on a temporary directory: through its fuzzing entry (the listener's
+//! own path without a socket) the fuzz corpus replayed and the TOTP challenge's rules (single
+//! use, bound to client and user, expiring) packet by packet; and the listener itself over real
+//! IPv4 and IPv6 sockets.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,4 +10,5 @@
 )] // test code: a failed step is a failed test
 
 mod corpus;
+mod listener;
 mod packets;

@@ -12,8 +12,9 @@ pub fn attr(t: u8, v: &[u8]) -> Vec<u8> {
     a
 }
 
-fn hmac_md5(data: &[u8]) -> [u8; 16] {
-    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+/// HMAC-MD5 under `key`.
+pub fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key).unwrap();
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -29,7 +30,7 @@ pub fn access_request(id: u8, auth: [u8; 16], attrs: &[Vec<u8>]) -> Vec<u8> {
     p.extend_from_slice(&[0; 16]);
     let len = u16::try_from(p.len()).unwrap().to_be_bytes();
     p[2..4].copy_from_slice(&len);
-    let m = hmac_md5(&p);
+    let m = hmac_md5(SECRET.as_bytes(), &p);
     let at = p.len() - 16;
     p[at..].copy_from_slice(&m);
     p
@@ -72,5 +73,9 @@ pub fn check_reply(reply: &[u8], request: &[u8]) {
     let mut copy = reply.to_vec();
     copy[4..20].copy_from_slice(&request[4..20]);
     copy[22..38].fill(0);
-    assert_eq!(hmac_md5(&copy), reply[22..38], "Message-Authenticator");
+    assert_eq!(
+        hmac_md5(SECRET.as_bytes(), &copy),
+        reply[22..38],
+        "Message-Authenticator"
+    );
 }
