@@ -8,9 +8,11 @@ DATA ?= data
 KEY ?= tessera-master.key
 
 # Debian packages the build and the tests need: ldap-utils for the LDAP end-to-end tests,
-# freeradius-utils (radclient) and eapoltest (eapol_test) for the RADIUS ones. (The SAML issue
-# adds xmlsec1 and python3-pysaml2.)
-DEB_PACKAGES := build-essential pkg-config ldap-utils freeradius-utils eapoltest
+# freeradius-utils (radclient) and eapoltest (eapol_test) for the RADIUS ones; for SAML,
+# libssl-dev libxml2-dev libxmlsec1-dev libclang-dev to build samael's xmlsec bindings, and
+# xmlsec1 and python3-pysaml2 as the independent judges of what the IdP emits.
+DEB_PACKAGES := build-essential pkg-config ldap-utils freeradius-utils eapoltest \
+	libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 python3-pysaml2
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -210,6 +210,7 @@ pub fn seed(dir: &Directory) -> Result<Vec<DemoLogin>> {
                 .into_iter()
                 .map(|(a, f)| (a.to_string(), f.to_string()))
                 .collect(),
+                options: Default::default(),
             }),
             bound_groups: BTreeSet::from([staff.id]),
         },

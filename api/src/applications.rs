@@ -452,6 +452,7 @@ pub(crate) async fn create(
                 acs_urls: acs_urls.into_iter().map(acs_in).collect(),
                 name_id_format: name_id_format.into(),
                 attribute_mapping,
+                options: Default::default(),
             }),
         };
         let a = d.applications().create(
@@ -609,6 +610,11 @@ pub(crate) async fn update(
                 acs_urls: acs_urls.into_iter().map(acs_in).collect(),
                 name_id_format: name_id_format.into(),
                 attribute_mapping,
+                // Not settable through the API yet: a patch keeps the stored options.
+                options: match &a.kind {
+                    AppKind::Saml(current) => current.options.clone(),
+                    AppKind::Ldap(_) | AppKind::Radius(_) => Default::default(),
+                },
             })),
         };
         let a = d.applications().update(

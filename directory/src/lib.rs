@@ -31,8 +31,17 @@ pub use error::Error;
 pub use feed::{ChangeEvent, EntityKind};
 pub use integrity::IntegrityReport;
 pub use service::{
-    applications::Applications, audit::AuditLog, credentials::Credentials, groups::Groups,
-    policies::Policies, radius::Radius, rbac::Rbac, tenants::Tenants, tokens::Tokens, users::Users,
+    applications::Applications,
+    audit::AuditLog,
+    credentials::Credentials,
+    groups::Groups,
+    policies::Policies,
+    radius::Radius,
+    rbac::Rbac,
+    saml::{Saml, SessionLogin, SessionUse},
+    tenants::Tenants,
+    tokens::Tokens,
+    users::Users,
 };
 pub use tessera_policy as policy;
 
@@ -211,6 +220,12 @@ impl Directory {
     /// RADIUS clients for the RADIUS frontend, and accounting sessions.
     pub fn radius(&self) -> Radius<'_> {
         Radius::new(self)
+    }
+
+    /// SAML IdP keys, service providers, seen request ids and SSO sessions for the SAML
+    /// frontend.
+    pub fn saml(&self) -> Saml<'_> {
+        Saml::new(self)
     }
 
     /// Checks that every index matches its entity and every reference resolves. A maintenance

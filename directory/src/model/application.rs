@@ -163,6 +163,9 @@ pub struct SamlServiceProvider {
     /// `display_name`, `username`, `groups`).
     #[serde(default)]
     pub attribute_mapping: BTreeMap<String, String>,
+    /// Signing, encryption, single logout and the groups filter.
+    #[serde(default)]
+    pub options: super::saml::SpOptions,
 }
 
 /// The user fields an attribute mapping may name.
@@ -237,7 +240,7 @@ impl AppKind {
                         ));
                     }
                 }
-                Ok(())
+                sp.options.validate()
             }
         }
     }
@@ -245,8 +248,13 @@ impl AppKind {
 
 /// An ACS URL: https, or http only towards loopback (for local testing).
 fn acs_url(u: &str) -> Result<(), Error> {
-    let bad = || validate::invalid("acs_urls", format!("{u:?} is not an https URL"));
-    validate::text("acs_urls", u, 2048)?;
+    https_or_loopback("acs_urls", u)
+}
+
+/// A URL the IdP sends users to: https, or http only towards loopback.
+pub(super) fn https_or_loopback(field: &'static str, u: &str) -> Result<(), Error> {
+    let bad = || validate::invalid(field, format!("{u:?} is not an https URL"));
+    validate::text(field, u, 2048)?;
     let rest = if let Some(r) = u.strip_prefix("https://") {
         r
     } else if let Some(r) = u.strip_prefix("http://") {
@@ -256,7 +264,7 @@ fn acs_url(u: &str) -> Result<(), Error> {
         };
         if !matches!(host, "localhost" | "127.0.0.1" | "::1") {
             return Err(validate::invalid(
-                "acs_urls",
+                field,
                 "plain http is allowed only towards localhost",
             ));
         }

@@ -8,6 +8,7 @@ mod group;
 mod ids;
 mod radius;
 mod rbac;
+mod saml;
 mod tenant;
 pub(crate) mod token;
 mod user;
@@ -25,6 +26,9 @@ pub use group::{
 pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, TokenId, UserId};
 pub use radius::{AccountingReport, AccountingStatus, NasClient, RadiusSession};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};
+pub use saml::{
+    IdpKey, NewIdpKey, SecretBytes, SessionLimits, SessionSecret, SpOptions, SsoSession,
+};
 pub use tenant::{NewTenant, Tenant};
 pub use token::{IssuedToken, NewToken, Token, TokenKind, TokenSecret};
 pub use user::{NewPosix, NewUser, Posix, User, UserKind, UserPatch};

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod policies;
 pub mod radius;
 pub mod rbac;
+pub mod saml;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

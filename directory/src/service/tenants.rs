@@ -428,6 +428,7 @@ impl<'a> Tenants<'a> {
                 tx.delete(k.clone());
             }
             tx.delete(keys::ldap_service(id));
+            super::saml::forget_tenant(tx, id)?;
             if tx.exists(&keys::policy(id))? {
                 tx.delete(keys::policy(id));
                 tx.touch(keys::policy_marker())?;

@@ -80,6 +80,10 @@ pub(crate) mod table {
     pub(crate) const LOCK: u8 = 0x81;
     pub(crate) const POLICY: u8 = 0x82;
     pub(crate) const TOKEN: u8 = 0x90;
+    pub(crate) const SAML_IDP_KEY: u8 = 0xA0;
+    pub(crate) const SAML_SEEN_ID: u8 = 0xA1;
+    pub(crate) const SAML_SEEN_EXPIRY: u8 = 0xA2;
+    pub(crate) const SAML_SESSION: u8 = 0xA3;
 }
 
 /// Per-tenant counters.
@@ -458,6 +462,12 @@ pub(crate) fn token(tenant: TenantId, id: crate::model::TokenId) -> Key {
 }
 pub(crate) fn tokens(tenant: TenantId) -> Prefix {
     table_of(tenant, table::TOKEN)
+}
+
+// ---- SAML (the keys themselves are built in service::saml) ----
+
+pub(crate) fn in_table(tenant: TenantId, table: u8, parts: &[&[u8]]) -> Key {
+    Key(key(t(tenant), table, parts))
 }
 
 // ---- audit ----

@@ -186,6 +186,7 @@ mod tests {
                 }],
                 name_id_format: NameIdFormat::Persistent,
                 attribute_mapping: BTreeMap::from([("mail".to_string(), "email".to_string())]),
+                options: Default::default(),
             }),
         ];
         for kind in kinds {

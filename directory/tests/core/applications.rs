@@ -36,6 +36,7 @@ fn saml(name: &str, entity: &str, acs: &str) -> NewApplication {
             }],
             name_id_format: NameIdFormat::Email,
             attribute_mapping: BTreeMap::from([("mail".to_string(), "email".to_string())]),
+            options: Default::default(),
         }),
         bound_groups: BTreeSet::new(),
     }

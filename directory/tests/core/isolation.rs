@@ -370,6 +370,12 @@ const COVERED: &[&str] = &[
     "radius::reply_groups",
     "radius::record_accounting",
     "radius::sessions",
+    "saml::idp_key",
+    "saml::service_provider",
+    "saml::remember_request",
+    "saml::open_session",
+    "saml::resume_session",
+    "saml::end_session",
 ];
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
@@ -382,6 +388,12 @@ const UNTARGETED: &[&str] = &[
     "radius::clients",
     "radius::reply_groups",
     "radius::record_accounting",
+    "saml::idp_key",
+    "saml::service_provider",
+    "saml::remember_request",
+    "saml::open_session",
+    "saml::resume_session",
+    "saml::end_session",
 ];
 
 /// Calls every targeted operation against `t`'s objects as `a`: reads and listings first, then
@@ -965,6 +977,48 @@ fn tenant_wide_operations_show_nothing_hidden() {
 }
 
 #[test]
+fn saml_operations_are_the_installations() {
+    let w = world().unwrap();
+    let d = w.tree.dir();
+    let before = snapshot_all(d).unwrap();
+    let s = d.saml();
+    let (a, ct, app) = (
+        w.contoso.actor(),
+        w.contoso.tenant.id,
+        w.contoso.target().app,
+    );
+    let make = || -> Result<tessera_directory::model::NewIdpKey, Error> {
+        panic!("a refused caller never gets a key made")
+    };
+    assert_eq!(s.idp_key(&a, ct, &make).map(|_| ()), Err(Error::Forbidden));
+    assert_eq!(
+        s.service_provider(&a, ct, "https://sp").map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    let later = d.now().plus_secs(60);
+    assert_eq!(
+        s.remember_request(&a, ct, app, "_id1", later),
+        Err(Error::Forbidden)
+    );
+    let limits = tessera_directory::model::SessionLimits::default();
+    assert_eq!(
+        s.open_session(&a, ct, (w.contoso.target().alice, app), false, limits)
+            .map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    let secret = tessera_directory::model::SessionSecret::new("probe");
+    assert_eq!(
+        s.resume_session(&a, ct, &secret, app, None).map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(
+        s.end_session(&a, ct, &secret).map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(snapshot_all(d).unwrap(), before);
+}
+
+#[test]
 fn foreign_ids_do_not_resolve_in_ones_own_tenant() {
     let w = world().unwrap();
     let d = w.tree.dir();
@@ -1345,6 +1399,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("tokens", include_str!("../../src/service/tokens.rs")),
     ("audit", include_str!("../../src/service/audit.rs")),
     ("radius", include_str!("../../src/service/radius.rs")),
+    ("saml", include_str!("../../src/service/saml.rs")),
 ];
 
 const SERVICE_MOD: &str = include_str!("../../src/service/mod.rs");

@@ -17,6 +17,7 @@ mod crash;
 mod isolation;
 mod radius;
 mod rbac;
+mod saml;
 mod tenants;
 mod tokens;
 mod users_groups;

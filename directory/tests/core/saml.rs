@@ -1,0 +1,278 @@
+//! What the SAML frontend asks of the core: the IdP key made once per tenant and sealed, SPs
+//! found by entity id in their own tenant only, SP options checked at registration, the
+//! seen-request-id cache (replays refused until expiry, expired entries purged), and SSO
+//! sessions (idle and absolute timeouts, bound groups, never across tenants).
+
+use crate::fixtures::{sys, Tree};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use tessera_directory::model::{
+    AcsUrl, AppKind, Application, NameIdFormat, NewApplication, NewIdpKey, SamlServiceProvider,
+    SecretBytes, SessionLimits, SessionSecret, SpOptions, TenantId,
+};
+use tessera_directory::{Error, SessionUse};
+
+fn sp(name: &str, entity: &str, options: SpOptions) -> NewApplication {
+    NewApplication {
+        name: name.into(),
+        kind: AppKind::Saml(SamlServiceProvider {
+            entity_id: entity.into(),
+            acs_urls: vec![AcsUrl {
+                index: 0,
+                url: "https://sp.example/acs".into(),
+                default: true,
+            }],
+            name_id_format: NameIdFormat::Persistent,
+            attribute_mapping: BTreeMap::new(),
+            options,
+        }),
+        bound_groups: BTreeSet::new(),
+    }
+}
+
+fn register(tree: &Tree, t: TenantId, staff_bound: bool) -> Application {
+    let d = tree.dir();
+    let mut new = sp("wiki", "https://wiki.example/sp", SpOptions::default());
+    if staff_bound {
+        let staff = d.groups().by_name(&sys(), t, "staff").unwrap();
+        new.bound_groups.insert(staff.id);
+    }
+    d.applications().create(&sys(), t, new).unwrap()
+}
+
+fn key_material(tag: u8) -> NewIdpKey {
+    NewIdpKey {
+        private_key_der: SecretBytes::new(vec![tag; 64]),
+        certificate_der: vec![tag ^ 0xff; 32],
+    }
+}
+
+#[test]
+fn the_idp_key_is_made_once_per_tenant_and_kept_across_restarts() {
+    let tree = Tree::new();
+    let made = Cell::new(0);
+    let make = |tag: u8| {
+        let made = &made;
+        move || {
+            made.set(made.get() + 1);
+            Ok(key_material(tag))
+        }
+    };
+    let d = tree.dir();
+    let c1 = d.saml().idp_key(&sys(), tree.contoso.id, &make(1)).unwrap();
+    let c2 = d.saml().idp_key(&sys(), tree.contoso.id, &make(2)).unwrap();
+    assert_eq!(made.get(), 1, "the second call reads the stored key");
+    assert_eq!(c1.private_key_der.expose(), &[1u8; 64][..]);
+    assert_eq!(c2.private_key_der.expose(), c1.private_key_der.expose());
+    assert_eq!(c1.certificate_der, c2.certificate_der);
+    assert_eq!(c1.pairwise_secret.expose(), c2.pairwise_secret.expose());
+    assert_eq!(c1.pairwise_secret.expose().len(), 32);
+    assert_eq!(format!("{:?}", c1.private_key_der), "[redacted]");
+    let f = d
+        .saml()
+        .idp_key(&sys(), tree.fabrikam.id, &make(3))
+        .unwrap();
+    assert_eq!(made.get(), 2);
+    assert_ne!(f.certificate_der, c1.certificate_der);
+    assert_ne!(f.pairwise_secret.expose(), c1.pairwise_secret.expose());
+    // A failure to make a key stores nothing.
+    let failing = || Err(Error::Corrupt("no entropy".into()));
+    assert!(d.saml().idp_key(&sys(), tree.globex.id, &failing).is_err());
+    let g = d.saml().idp_key(&sys(), tree.globex.id, &make(4)).unwrap();
+    assert_eq!(g.private_key_der.expose(), &[4u8; 64][..]);
+
+    let tree = tree.restart();
+    let again = tree
+        .dir()
+        .saml()
+        .idp_key(&sys(), tree.contoso.id, &make(9))
+        .unwrap();
+    assert_eq!(again.private_key_der.expose(), &[1u8; 64][..]);
+    assert_eq!(made.get(), 3, "only globex's second attempt made one");
+}
+
+#[test]
+fn service_providers_are_found_in_their_own_tenant_only() {
+    let tree = Tree::new();
+    tree.populate(&tree.contoso);
+    let app = register(&tree, tree.contoso.id, true);
+    let s = tree.dir().saml();
+    let found = s
+        .service_provider(&sys(), tree.contoso.id, "https://wiki.example/sp")
+        .unwrap();
+    assert_eq!(found.id, app.id);
+    assert_eq!(
+        s.service_provider(&sys(), tree.fabrikam.id, "https://wiki.example/sp"),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        s.service_provider(&sys(), tree.contoso.id, "https://other.example/sp"),
+        Err(Error::NotFound)
+    );
+}
+
+#[test]
+fn sp_options_are_checked_and_old_records_read_with_defaults() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let no_cert = SpOptions {
+        require_signed_requests: true,
+        ..SpOptions::default()
+    };
+    assert!(matches!(
+        d.applications()
+            .create(&sys(), t, sp("a", "https://a", no_cert)),
+        Err(Error::Invalid {
+            field: "certificate",
+            ..
+        })
+    ));
+    let unsigned = SpOptions {
+        sign_response: false,
+        sign_assertion: false,
+        ..SpOptions::default()
+    };
+    assert!(d
+        .applications()
+        .create(&sys(), t, sp("b", "https://b", unsigned))
+        .is_err());
+    let plain_slo = SpOptions {
+        slo_url: Some("http://sp.example/slo".into()),
+        ..SpOptions::default()
+    };
+    assert!(d
+        .applications()
+        .create(&sys(), t, sp("c", "https://c", plain_slo))
+        .is_err());
+    let good = SpOptions {
+        slo_url: Some("https://sp.example/slo".into()),
+        groups_filter: vec!["staff".into(), "app-*".into()],
+        ..SpOptions::default()
+    };
+    assert!(good.group_passes("Staff") && good.group_passes("app-admins"));
+    assert!(!good.group_passes("wifi") && !good.group_passes("xapp-1"));
+    d.applications()
+        .create(&sys(), t, sp("d", "https://d", good))
+        .unwrap();
+    // A record written before the options existed reads with the defaults.
+    let old = r#"{"entity_id":"https://old","acs_urls":[{"index":0,"url":"https://old/acs"}]}"#;
+    let parsed: SamlServiceProvider = serde_json::from_str(old).unwrap();
+    assert_eq!(parsed.options, SpOptions::default());
+    assert!(parsed.options.sign_response && parsed.options.sign_assertion);
+}
+
+#[test]
+fn a_request_id_is_accepted_once_until_it_expires() {
+    let tree = Tree::new();
+    tree.populate(&tree.contoso);
+    let app = register(&tree, tree.contoso.id, true);
+    let d = tree.dir();
+    let s = d.saml();
+    let t = tree.contoso.id;
+    let until = d.now().plus_secs(600);
+    s.remember_request(&sys(), t, app.id, "_r1", until).unwrap();
+    assert_eq!(
+        s.remember_request(&sys(), t, app.id, "_r1", until),
+        Err(Error::AlreadyExists { what: "request id" })
+    );
+    // Another tenant's cache is its own.
+    s.remember_request(&sys(), tree.fabrikam.id, app.id, "_r1", until)
+        .unwrap();
+    assert!(s.remember_request(&sys(), t, app.id, "", until).is_err());
+    assert!(s
+        .remember_request(&sys(), t, app.id, &"x".repeat(257), until)
+        .is_err());
+    tree.td.clock.advance_secs(601);
+    // Expired: remembered again (the old entry was purged on the way).
+    s.remember_request(&sys(), t, app.id, "_r1", d.now().plus_secs(600))
+        .unwrap();
+    assert_eq!(
+        s.remember_request(&sys(), t, app.id, "_r1", d.now().plus_secs(600)),
+        Err(Error::AlreadyExists { what: "request id" })
+    );
+    assert_eq!(d.check_integrity().unwrap().problems, Vec::<String>::new());
+}
+
+#[test]
+fn sso_sessions_time_out_respect_bound_groups_and_stay_in_their_tenant() {
+    let tree = Tree::new();
+    let (alice, _bob) = tree.populate(&tree.contoso);
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let wiki = register(&tree, t, true);
+    let mut unbound = sp("crm", "https://crm.example/sp", SpOptions::default());
+    let wifi = d.groups().by_name(&sys(), t, "wifi").unwrap();
+    unbound.bound_groups.insert(wifi.id);
+    let crm = d.applications().create(&sys(), t, unbound).unwrap();
+    let s = d.saml();
+    let limits = SessionLimits {
+        idle_secs: 600,
+        absolute_secs: 3600,
+    };
+    let (secret, session) = s
+        .open_session(&sys(), t, (alice.id, wiki.id), true, limits)
+        .unwrap();
+    assert!(session.mfa);
+    assert_eq!(format!("{secret:?}"), "[redacted]");
+    let SessionUse::Granted(g) = s.resume_session(&sys(), t, &secret, crm.id, None).unwrap() else {
+        panic!("alice is in wifi, bound to crm")
+    };
+    assert_eq!(g.user.id, alice.id);
+    assert_eq!(g.session.participants, BTreeSet::from([wiki.id, crm.id]));
+    // Never in another tenant, and a made-up secret is nothing.
+    assert_eq!(
+        s.resume_session(&sys(), tree.fabrikam.id, &secret, crm.id, None),
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        s.resume_session(&sys(), t, &SessionSecret::new("nope"), crm.id, None),
+        Err(Error::Unauthenticated)
+    );
+    // Used within the idle time it lives on, up to the absolute limit.
+    for _ in 0..7 {
+        tree.td.clock.advance_secs(500);
+        assert!(matches!(
+            s.resume_session(&sys(), t, &secret, wiki.id, None),
+            Ok(SessionUse::Granted(_))
+        ));
+    }
+    tree.td.clock.advance_secs(500);
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Err(Error::Unauthenticated),
+        "3,500 s of use, then 4,000: past the absolute limit"
+    );
+    // Idle timeout, and bound groups: bob is not in wifi.
+    let bob = d.users().by_username(&sys(), t, "bob").unwrap();
+    let (secret, _) = s
+        .open_session(&sys(), t, (bob.id, wiki.id), false, limits)
+        .unwrap();
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, crm.id, None),
+        Ok(SessionUse::NotAllowed)
+    );
+    tree.td.clock.advance_secs(601);
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Err(Error::Unauthenticated)
+    );
+    // Ending a session, and a suspended user's session ends.
+    let (secret, _) = s
+        .open_session(&sys(), t, (bob.id, wiki.id), false, limits)
+        .unwrap();
+    assert!(s.end_session(&sys(), t, &secret).unwrap().is_some());
+    assert!(s.end_session(&sys(), t, &secret).unwrap().is_none());
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Err(Error::Unauthenticated)
+    );
+    let (secret, _) = s
+        .open_session(&sys(), t, (alice.id, wiki.id), false, limits)
+        .unwrap();
+    d.users().suspend(&sys(), t, alice.id).unwrap();
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Err(Error::Unauthenticated)
+    );
+}
