@@ -153,6 +153,12 @@ pub struct RadiusSettings {
     pub clients_refresh_secs: u32,
     /// Requests answered at once; beyond, datagrams are dropped (the NAS retransmits).
     pub max_in_flight: usize,
+    /// Serve EAP-TTLS/PAP (WPA2/WPA3-Enterprise); off: EAP requests get Access-Reject.
+    pub eap: bool,
+    /// The certificate chain (PEM) the EAP-TTLS tunnel presents; unset: the admin API's.
+    pub eap_cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `eap_cert_file`.
+    pub eap_key_file: Option<PathBuf>,
 }
 
 impl Default for RadiusSettings {
@@ -169,6 +175,9 @@ impl Default for RadiusSettings {
             challenge_prompt: lib.challenge_prompt,
             clients_refresh_secs: lib.clients_refresh_secs,
             max_in_flight: lib.max_in_flight,
+            eap: true,
+            eap_cert_file: None,
+            eap_key_file: None,
         }
     }
 }
@@ -399,6 +408,9 @@ impl Config {
         {
             bail!("radius.auth_listen and radius.acct_listen need at least one address each");
         }
+        if self.radius.eap_cert_file.is_some() != self.radius.eap_key_file.is_some() {
+            bail!("radius.eap_cert_file and radius.eap_key_file go together");
+        }
         if self
             .radius
             .auth_listen
@@ -579,7 +591,12 @@ mod tests {
             ..all.ldap.clone()
         };
         assert_eq!(ldap, defaults.ldap);
-        assert_eq!(all.radius, defaults.radius);
+        let radius = RadiusSettings {
+            eap_cert_file: None,
+            eap_key_file: None,
+            ..all.radius.clone()
+        };
+        assert_eq!(radius, defaults.radius);
         assert_eq!(all.hashing, defaults.hashing);
         assert_eq!(all.log, defaults.log);
     }
@@ -630,6 +647,7 @@ mod tests {
         assert_eq!(Config::default().radius_addresses().1[0].port(), 1813);
         assert!(Config::from_toml("[radius]\nacct_listen = [\"127.0.0.1:1812\"]").is_err());
         assert!(Config::from_toml("[radius]\nduplicate_window_secs = 0").is_err());
+        assert!(Config::from_toml("[radius]\neap_cert_file = \"a.pem\"").is_err());
         let v6 = Config::from_toml("[radius]\nauth_listen = [\"127.0.0.1:1812\", \"[::1]:1812\"]")
             .unwrap();
         assert_eq!(v6.radius.auth_listen.len(), 2);

@@ -228,16 +228,23 @@ pub(crate) fn encode(a: &ReplyAttribute) -> Result<Encoded, Unusable> {
             Ok((t, value))
         }
         Slot::Vendor(vendor, vtype) => {
-            if value.is_empty() || value.len() > 247 {
+            if value.is_empty() {
                 return Err(bad());
             }
-            let mut v = vendor.to_be_bytes().to_vec();
-            v.push(vtype);
-            v.push(u8::try_from(value.len() + 2).map_err(|_| bad())?);
-            v.extend_from_slice(&value);
-            Ok((VENDOR_SPECIFIC, v))
+            vendor_specific(vendor, vtype, &value).ok_or_else(bad)
         }
     }
+}
+
+/// A Vendor-Specific attribute (RFC 2865 §5.26) holding one vendor attribute; `None` when the
+/// value is longer than the 247 octets that fit.
+pub(crate) fn vendor_specific(vendor: u32, vtype: u8, value: &[u8]) -> Option<Encoded> {
+    let len = u8::try_from(value.len() + 2).ok().filter(|l| *l <= 249)?;
+    let mut v = vendor.to_be_bytes().to_vec();
+    v.push(vtype);
+    v.push(len);
+    v.extend_from_slice(value);
+    Some((VENDOR_SPECIFIC, v))
 }
 
 /// The attributes a group's VLAN stands for.

@@ -21,6 +21,9 @@ pub enum Error {
     /// The RADIUS clients could not be read from the directory.
     #[error("reading the RADIUS clients: {0}")]
     Directory(String),
+    /// The EAP engine could not be set up.
+    #[error("EAP: {0}")]
+    Eap(String),
 }
 
 /// What the wire says to an authentication.

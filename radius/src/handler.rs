@@ -1,6 +1,7 @@
 //! One datagram, start to answer: framing, the client it comes from (and the proof it does),
 //! the duplicate cache, then one `handle_*` per request kind — PAP Access-Request through the
-//! core's one authentication call, the TOTP challenge's follow-up, EAP (handed to `eap`),
+//! core's one authentication call, the TOTP challenge's follow-up, EAP (its conversation run by
+//! `eap`, its inner PAP through the same core call),
 //! Status-Server (RFC 5997) and Accounting-Request. It blocks (store reads, argon2 on the core's
 //! pool), so the listener runs it on a blocking thread. It never decides allow/deny: the core's
 //! outcome goes through `error`'s one mapping.
@@ -10,12 +11,15 @@ use crate::attrs;
 use crate::challenge::{Challenges, Refused};
 use crate::client::{self, Clients, Drop, Drops};
 use crate::dup::{DupCache, Seen};
+use crate::eap::{self, EapInput, EapLimits, EapSessions, EapStep};
 use crate::error::{self, Verdict};
 use crate::packet::{code, Reply, Request};
 use crate::pap;
-use crate::RadiusConfig;
+use crate::{Error, RadiusConfig};
 use radius::core::{rfc2865, rfc2869};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use tessera_directory::clock::{ChaChaSource, IdSource};
 use tessera_directory::model::NasClient;
 use tessera_directory::policy::Protocol;
@@ -41,18 +45,48 @@ pub(crate) struct Ctx {
     pub(crate) drops: Drops,
     /// State nonces.
     pub(crate) rng: ChaChaSource,
+    /// EAP conversations.
+    pub(crate) eap: EapSessions,
+    /// The TLS configuration of EAP-TTLS; without one, EAP is refused.
+    pub(crate) eap_tls: Option<Arc<rustls::ServerConfig>>,
+    /// When abandoned EAP conversations were last purged (microseconds).
+    eap_purged_at: AtomicI64,
 }
 
+/// EAP conversations are purged at most this often.
+const EAP_PURGE_MICROS: i64 = 1_000_000;
+
 impl Ctx {
-    pub(crate) fn new(dir: Directory, config: RadiusConfig) -> Ctx {
-        Ctx {
+    pub(crate) fn new(
+        dir: Directory,
+        config: RadiusConfig,
+        eap_tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Ctx, Error> {
+        Ok(Ctx {
             clients: Clients::new(dir.clone(), config.clients_refresh_secs),
             dup: DupCache::new(config.duplicate_window_secs, config.max_duplicates),
             challenges: Challenges::new(config.challenge_ttl_secs, config.max_challenges),
             drops: Drops::default(),
             rng: ChaChaSource::from_os(),
+            eap: EapSessions::new(EapLimits::default()).map_err(|e| Error::Eap(e.to_string()))?,
+            eap_tls,
+            eap_purged_at: AtomicI64::new(0),
             dir,
             config,
+        })
+    }
+
+    /// Drops abandoned EAP conversations, at most once a second.
+    fn purge_eap(&self) {
+        let now = self.dir.now();
+        let last = self.eap_purged_at.load(Ordering::Relaxed);
+        if now.0.saturating_sub(last) >= EAP_PURGE_MICROS
+            && self
+                .eap_purged_at
+                .compare_exchange(last, now.0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.eap.purge(now);
         }
     }
 
@@ -221,18 +255,21 @@ fn handle_challenge_reply(
 /// Accept (with the reply attributes), Reject, or nothing.
 fn answer(ctx: &Ctx, ip: IpAddr, req: &Request, c: &NasClient, v: Verdict) -> Option<Vec<u8>> {
     match v {
-        Verdict::Accept(a) => accept(ctx, ip, req, c, &a),
+        Verdict::Accept(a) => accept(ctx, ip, req, c, &a, &[]),
         Verdict::Reject | Verdict::ChallengeCode => bare(req, c, code::ACCESS_REJECT),
         Verdict::Drop => ctx.drop(Drop::Busy, ip),
     }
 }
 
+/// Access-Accept for `a`: `extra` (EAP's attributes) first, then User-Name and the reply
+/// attributes of the client and the user's groups.
 fn accept(
     ctx: &Ctx,
     ip: IpAddr,
     req: &Request,
     c: &NasClient,
     a: &Authenticated,
+    extra: &[attrs::Encoded],
 ) -> Option<Vec<u8>> {
     let groups = match ctx
         .dir
@@ -252,20 +289,132 @@ fn accept(
         tracing::debug!(tenant = %c.tenant_slug, client = %c.name, attribute = ?u, "reply attribute left out");
     }
     let mut reply = Reply::to(req, code::ACCESS_ACCEPT);
+    attrs::add_all(&mut reply, extra);
     reply.add(rfc2865::USER_NAME_TYPE, a.user.username.as_bytes());
     attrs::add_all(&mut reply, &encoded);
     reply.encode(req, c.secret.expose().as_bytes())
 }
 
-/// **EAP integration point.** An Access-Request carrying EAP-Message goes to the EAP-TTLS
-/// engine (`crate::eap`, written beside this layer): the concatenated EAP-Message values and
-/// the State go in, and its step comes back as a Challenge (EAP-Message split over attributes,
-/// its State), an inner PAP login for the core's one authentication call (inner username and
-/// password, never the outer identity), or a Reject. Until that engine is wired in here, every
-/// EAP conversation is refused with Access-Reject, so a supplicant fails fast instead of
-/// waiting on a silent server.
-fn handle_eap(_ctx: &Ctx, _ip: IpAddr, req: &Request, c: &NasClient) -> Option<Vec<u8>> {
-    bare(req, c, code::ACCESS_REJECT)
+/// EAP (EAP-TTLS/PAP, RFC 5281): the concatenated EAP-Message values and the State go to the
+/// `eap` engine, which runs the TLS tunnel; its step comes back as an Access-Challenge
+/// (EAP-Message split over attributes, its State), an Access-Reject with an EAP-Failure, or the
+/// inner PAP credentials, which go through the core's one authentication call — the inner
+/// username, never the anonymous outer identity — before the engine's EAP-Success or -Failure
+/// goes out (with the MS-MPPE keys and the reply attributes on success).
+fn handle_eap(ctx: &Ctx, ip: IpAddr, req: &Request, c: &NasClient) -> Option<Vec<u8>> {
+    let reject = || bare(req, c, code::ACCESS_REJECT);
+    let Some(tls) = ctx.eap_tls.as_ref() else {
+        return reject();
+    };
+    ctx.purge_eap();
+    let message: Vec<u8> = req
+        .all(rfc2869::EAP_MESSAGE_TYPE)
+        .flatten()
+        .copied()
+        .collect();
+    let step = ctx.eap.handle(EapInput {
+        eap_message: &message,
+        state: req.first(rfc2865::STATE_TYPE),
+        client: c.app,
+        tls,
+        now: ctx.dir.now(),
+    });
+    match step {
+        Ok(EapStep::Challenge { eap, state }) => {
+            let mut reply = Reply::to(req, code::ACCESS_CHALLENGE);
+            add_eap_message(&mut reply, &eap);
+            reply.add(rfc2865::STATE_TYPE, &state);
+            reply.encode(req, c.secret.expose().as_bytes())
+        }
+        Ok(EapStep::Reject { eap, reason }) => {
+            tracing::debug!(client = %c.name, %reason, "EAP conversation refused");
+            eap_failure(req, c, &eap)
+        }
+        Ok(EapStep::InnerPap {
+            username,
+            password,
+            outer_identity,
+            state,
+        }) => {
+            tracing::debug!(client = %c.name, outer = %outer_identity, inner = %username, "EAP-TTLS inner PAP");
+            let auth = AuthRequest {
+                tenant: TenantRef::Id(c.tenant),
+                username: &username,
+                secret: password.expose(),
+                second_factor: None,
+                protocol: Protocol::Radius,
+                application: Some(c.app),
+                source: Some(ip),
+            };
+            // No challenge round fits inside the tunnel: a TOTP code comes appended to the inner
+            // password or not at all; a saturated core ends the conversation too.
+            let accepted = match ctx.dir.authenticate(&auth) {
+                Ok(o) => match error::outcome(o) {
+                    Verdict::Accept(a) => Some(a),
+                    Verdict::Reject | Verdict::ChallengeCode | Verdict::Drop => None,
+                },
+                Err(e) => {
+                    tracing::warn!(client = %c.name, error = %e, "EAP inner authentication failed");
+                    None
+                }
+            };
+            match ctx.eap.verdict(&state, accepted.is_some(), ctx.dir.now()) {
+                Ok(eap::Verdict::Accept { eap, keys, .. }) => {
+                    let Some(a) = accepted else {
+                        return reject();
+                    };
+                    let secret = c.secret.expose().as_bytes();
+                    let mppe = keys.mppe_attributes(secret, &req.authenticator());
+                    let mut extra: Vec<attrs::Encoded> = eap::split_eap_message(&eap)
+                        .into_iter()
+                        .map(|chunk| (rfc2869::EAP_MESSAGE_TYPE, chunk.to_vec()))
+                        .collect();
+                    extra.extend(attrs::vendor_specific(
+                        MICROSOFT,
+                        MS_MPPE_RECV_KEY,
+                        &mppe.recv_key,
+                    ));
+                    extra.extend(attrs::vendor_specific(
+                        MICROSOFT,
+                        MS_MPPE_SEND_KEY,
+                        &mppe.send_key,
+                    ));
+                    accept(ctx, ip, req, c, &a, &extra)
+                }
+                Ok(eap::Verdict::Reject { eap }) => eap_failure(req, c, &eap),
+                Err(e) => {
+                    tracing::debug!(client = %c.name, error = %e, "EAP verdict refused");
+                    reject()
+                }
+            }
+        }
+        Err(e) if e.keeps_session() => {
+            tracing::debug!(client = %c.name, error = %e, "EAP request dropped; its conversation goes on");
+            ctx.drop(Drop::InProgress, ip)
+        }
+        Err(e) => {
+            tracing::debug!(client = %c.name, error = %e, "EAP request refused");
+            reject()
+        }
+    }
+}
+
+/// Microsoft's vendor id and its MPPE key attributes (RFC 2548).
+const MICROSOFT: u32 = 311;
+const MS_MPPE_SEND_KEY: u8 = 16;
+const MS_MPPE_RECV_KEY: u8 = 17;
+
+fn add_eap_message(reply: &mut Reply, eap: &[u8]) {
+    for chunk in eap::split_eap_message(eap) {
+        reply.add(rfc2869::EAP_MESSAGE_TYPE, chunk);
+    }
+}
+
+/// Access-Reject carrying an EAP-Failure.
+fn eap_failure(req: &Request, c: &NasClient, eap: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = Reply::to(req, code::ACCESS_REJECT);
+    add_eap_message(&mut reply, eap);
+    reply.encode(req, c.secret.expose().as_bytes())
 }
 
 /// Accounting-Request: the Request Authenticator picks the client; the report goes to the core

@@ -42,8 +42,26 @@ impl RadiusServer {
     /// A server for `dir` with `config` (checked here); reads the clients once, so a broken
     /// master key or store shows at start.
     pub fn new(dir: Directory, config: RadiusConfig) -> Result<RadiusServer, Error> {
+        Self::build(dir, config, None)
+    }
+
+    /// [`RadiusServer::new`] with EAP-TTLS on `tls` (see [`crate::eap::tls`]); a server
+    /// without it refuses EAP with Access-Reject.
+    pub fn with_eap(
+        dir: Directory,
+        config: RadiusConfig,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<RadiusServer, Error> {
+        Self::build(dir, config, Some(tls))
+    }
+
+    fn build(
+        dir: Directory,
+        config: RadiusConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<RadiusServer, Error> {
         config.check()?;
-        let ctx = Ctx::new(dir, config);
+        let ctx = Ctx::new(dir, config, tls)?;
         ctx.clients
             .load(ctx.dir.now())
             .map_err(|e| Error::Directory(e.to_string()))?;

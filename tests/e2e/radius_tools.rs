@@ -1,4 +1,5 @@
-//! End-to-end RADIUS with the real FreeRADIUS client `radclient` against the demo server:
+//! End-to-end RADIUS with the real FreeRADIUS client `radclient` and wpa_supplicant's
+//! `eapol_test` against the demo server: EAP-TTLS/PAP over TLS 1.2 and 1.3 with the MPPE keys,
 //! PAP accept and reject, the VLAN of the wifi group in the reply, Status-Server, the
 //! BlastRADIUS rules (no Message-Authenticator or a wrong secret: no answer at all; Proxy-State
 //! echoed), the TOTP Access-Challenge in two radclient runs, tenant isolation between the two
@@ -510,4 +511,84 @@ fn accounting_start_and_stop_are_read_back_through_the_api() {
         .filter(|a| a.starts_with("radius.accounting."))
         .collect();
     assert_eq!(actions.len(), 2, "{actions:?}");
+}
+
+/// wpa_supplicant's switches for one TLS version (TLS 1.3 is off by default in 2.10).
+const TLS12: &str = "tls_disable_tlsv1_3=1";
+const TLS13: &str =
+    "tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=1 tls_disable_tlsv1_3=0";
+
+/// Runs eapol_test (EAP-TTLS/PAP, the anonymous outer identity `anonymous@contoso`) against
+/// the server's authentication port as contoso's access point; its output and whether it
+/// succeeded.
+fn eapol_test(s: &Server, phase1: &str, user: &str, password: &str) -> (bool, String) {
+    let conf = s
+        .tmp
+        .path()
+        .join(format!("eapol-{user}-{}.conf", phase1.len()));
+    std::fs::write(
+        &conf,
+        format!(
+            "network={{\n  key_mgmt=WPA-EAP\n  eap=TTLS\n  identity=\"{user}\"\n  \
+             anonymous_identity=\"anonymous@contoso\"\n  password=\"{password}\"\n  \
+             ca_cert=\"{}\"\n  phase1=\"{phase1}\"\n  phase2=\"auth=PAP\"\n}}\n",
+            s.cert.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("eapol_test")
+        .arg("-c")
+        .arg(&conf)
+        .args(["-a", "127.0.0.1", "-p"])
+        .arg(s.radius_auth.port().to_string())
+        .args(["-s", CONTOSO_SECRET, "-r", "0", "-t", "30"])
+        .output()
+        .expect("eapol_test is installed (make deps: eapoltest)");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    (o.status.success(), out)
+}
+
+fn tail(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[test]
+fn eapol_test_ttls_pap_over_tls12_and_tls13_with_mppe_keys() {
+    let s = Server::start_demo();
+    let t = tenant_id(&s, "contoso");
+    for (phase1, version) in [(TLS12, "TLSv1.2"), (TLS13, "TLSv1.3")] {
+        let (ok, out) = eapol_test(&s, phase1, "alice", CONTOSO_ALICE);
+        assert!(ok, "{version}: eapol_test failed:\n{}", tail(&out));
+        assert!(
+            out.contains("MPPE keys OK: 1  mismatch: 0"),
+            "{}",
+            tail(&out)
+        );
+        assert!(
+            out.contains(&format!("SSL: Using TLS version {version}")),
+            "{}",
+            tail(&out)
+        );
+        assert!(out.contains("EAP-TTLS: Phase2 type: PAP"));
+    }
+    // The inner user authenticated through the core, once per conversation, as alice (the
+    // anonymous outer identity is for logs only).
+    let logins = radius_logins(&s, t, "alice");
+    assert_eq!(logins.iter().filter(|e| e.outcome == "success").count(), 2);
+    assert!(radius_logins(&s, t, "anonymous@contoso").is_empty());
+}
+
+#[test]
+fn eapol_test_fails_for_a_wrong_password_or_a_user_outside_wifi() {
+    let s = Server::start_demo();
+    for (user, password) in [("alice", "Demo-2026:1.2!"), ("bob", "Demo-2026:1.2!")] {
+        let (ok, out) = eapol_test(&s, TLS12, user, password);
+        assert!(!ok, "{user}: eapol_test succeeded:\n{}", tail(&out));
+        assert!(out.contains("EAP-TTLS: Phase2 type: PAP"), "{}", tail(&out));
+        assert!(!out.contains("MPPE keys OK: 1"));
+    }
+    // fabrikam's alice is not contoso's.
+    let (ok, _) = eapol_test(&s, TLS13, "alice", FABRIKAM_ALICE);
+    assert!(!ok);
 }
