@@ -47,6 +47,13 @@ impl Directory {
         on: TenantId,
     ) -> Result<RightSet, Error> {
         let store = self.store();
+        let now = self.now();
+        // Read before anything the rights come from: what is remembered under it is as new.
+        let epoch = store.marker_epoch();
+        let key = (user_tenant, user, on);
+        if let Some(r) = epoch.and_then(|e| self.cache().rights(e, key, now)) {
+            return Ok(r);
+        }
         let tree = self.cache().tree(store)?;
         if !tree.chain_active(user_tenant) {
             return Ok(RightSet::EMPTY);
@@ -75,8 +82,8 @@ impl Directory {
             tenant: user_tenant,
             id: user,
         });
-        let now = self.now();
         let mut acc = RightSet::EMPTY;
+        let mut until: Option<tessera_policy::Timestamp> = None;
         for scope in chain {
             let s = self.cache().scope_rbac(store, scope)?;
             acc = acc.union(rbac::effective_rights(
@@ -85,6 +92,12 @@ impl Directory {
                 |r| s.roles.get(r).copied(),
                 now,
             ));
+            if let Some(x) = rbac::next_expiry(&s.assignments, &subjects, now) {
+                until = Some(until.map_or(x, |u| u.min(x)));
+            }
+        }
+        if let Some(e) = epoch {
+            self.cache().remember_rights(e, key, until, acc);
         }
         Ok(acc)
     }

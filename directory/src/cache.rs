@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tessera_policy::graph::GroupGraph;
 use tessera_policy::rbac;
-use tessera_policy::RightSet;
+use tessera_policy::{RightSet, Timestamp};
 
 /// What the tree cache keeps of a tenant.
 #[derive(Debug, Clone)]
@@ -295,7 +295,23 @@ pub(crate) struct Cache {
     rbac: RwLock<HashMap<TenantId, Arc<ScopeRbac>>>,
     names: RwLock<HashMap<TenantId, Arc<NameTable>>>,
     markers: RwLock<MarkerMemo>,
+    rights: RwLock<RightsMemo>,
 }
+
+/// A user's effective rights on a tenant, keyed (user's tenant, user, tenant).
+type RightsKey = (TenantId, UserId, TenantId);
+
+/// Effective rights computed while the store's marker epoch stayed `epoch` — every input of
+/// the computation (tree, user status, memberships, roles, assignments) bumps a marker when it
+/// changes — each with the moment an assignment it counted expires.
+#[derive(Debug, Default)]
+struct RightsMemo {
+    epoch: u64,
+    entries: HashMap<RightsKey, (Option<Timestamp>, RightSet)>,
+}
+
+/// Entries after which the rights memo starts over (a bound on its memory).
+const RIGHTS_MEMO_MAX: usize = 65_536;
 
 /// Marker versions read while the store's marker epoch stayed `epoch`.
 #[derive(Debug, Default)]
@@ -463,6 +479,36 @@ impl Cache {
             // A reader that saw the marker before a newer table was made: a table of its own.
             std::cmp::Ordering::Greater => fresh(),
         })
+    }
+
+    /// Rights remembered under marker epoch `epoch` that still hold at `now`.
+    pub(crate) fn rights(&self, epoch: u64, key: RightsKey, now: Timestamp) -> Option<RightSet> {
+        let m = self.rights.read();
+        if m.epoch != epoch {
+            return None;
+        }
+        match m.entries.get(&key) {
+            Some((until, r)) if until.is_none_or(|u| now < u) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// Remembers rights computed from data read after the epoch was `epoch`.
+    pub(crate) fn remember_rights(
+        &self,
+        epoch: u64,
+        key: RightsKey,
+        until: Option<Timestamp>,
+        rights: RightSet,
+    ) {
+        let mut m = self.rights.write();
+        if m.epoch < epoch || m.entries.len() >= RIGHTS_MEMO_MAX {
+            m.epoch = m.epoch.max(epoch);
+            m.entries.clear();
+        }
+        if m.epoch == epoch {
+            m.entries.insert(key, (until, rights));
+        }
     }
 
     /// The roles and assignments at a scope tenant as of now.

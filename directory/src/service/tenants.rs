@@ -437,6 +437,7 @@ impl<'a> Tenants<'a> {
             tx.delete(keys::marker(id, Marker::Membership));
             tx.delete(keys::marker(id, Marker::Rbac));
             tx.delete(keys::marker(id, Marker::Names));
+            tx.delete(keys::marker(id, Marker::Status));
             tx.delete(keys::child(parent, id));
             tx.delete(keys::slug(&t.slug));
             tx.delete(keys::tenant(id));

@@ -379,6 +379,7 @@ impl<'a> Users<'a> {
             u.status = status;
             u.updated_at = tx.now();
             tx.put(keys::user(tenant, id), &u)?;
+            tx.touch(keys::marker(tenant, Marker::Status))?;
             dir.record_change(
                 tx,
                 Change {
@@ -424,6 +425,7 @@ impl<'a> Users<'a> {
             remove_all_edges_of(tx, tenant, &Member::User(id))?;
             crate::service::rbac::drop_assignments_of(tx, &Subject::User { tenant, id })?;
             tx.delete(keys::user(tenant, id));
+            tx.touch(keys::marker(tenant, Marker::Status))?;
             dir.record_change(
                 tx,
                 Change {

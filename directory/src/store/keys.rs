@@ -108,6 +108,8 @@ pub(crate) enum Marker {
     Policy = 4,
     /// User and group names of a tenant (renames): the member-name cache depends on it.
     Names = 5,
+    /// Users' status (suspension, resumption, deletion) in a tenant: cached rights depend on it.
+    Status = 6,
 }
 
 /// A complete key.

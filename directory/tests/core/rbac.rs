@@ -191,6 +191,57 @@ fn expired_assignments_stop_counting() {
 }
 
 #[test]
+fn rights_follow_suspension_and_membership_at_once() {
+    // Effective rights are remembered between calls; every change they depend on must show
+    // on the very next call.
+    let tree = Tree::new();
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let u = d.users().create(&sys(), t, new_user("ops")).unwrap();
+    let g = d.groups().create(&sys(), t, new_group("readers")).unwrap();
+    d.rbac()
+        .assign(
+            &sys(),
+            t,
+            NewAssignment {
+                subject: Subject::Group {
+                    tenant: t,
+                    id: g.id,
+                },
+                rights: rs(&[(Area::Users, Right::Read, Permission::Allow)]),
+                roles: vec![],
+                expires_at: None,
+            },
+        )
+        .unwrap();
+    let me = as_user(&u);
+    let reads = || d.users().list(&me, t, &Default::default()).is_ok();
+    assert!(!reads());
+    d.groups()
+        .add_member(&sys(), t, g.id, Member::User(u.id))
+        .unwrap();
+    assert!(reads() && reads());
+    d.users().suspend(&sys(), t, u.id).unwrap();
+    assert!(!reads());
+    d.users().resume(&sys(), t, u.id).unwrap();
+    assert!(reads());
+    d.groups()
+        .remove_member(&sys(), t, g.id, Member::User(u.id))
+        .unwrap();
+    assert!(!reads());
+    d.groups()
+        .add_member(&sys(), t, g.id, Member::User(u.id))
+        .unwrap();
+    assert!(reads());
+    d.tenants().suspend(&sys(), t).unwrap();
+    assert!(!reads());
+    d.tenants().resume(&sys(), t).unwrap();
+    assert!(reads());
+    d.users().delete(&sys(), t, u.id).unwrap();
+    assert!(!reads());
+}
+
+#[test]
 fn nobody_grants_what_they_do_not_hold() {
     let tree = Tree::new();
     let d = tree.dir();
