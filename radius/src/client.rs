@@ -2,7 +2,9 @@
 //! installation (refreshed every few seconds, and at most once a second when a packet matches
 //! none), the choice of the client a packet comes from — its source address must lie in one of
 //! the client's networks, and when several tenants' clients share an address the secret that
-//! verifies the packet picks one — and the counting and rate-limited logging of what is dropped.
+//! verifies the packet picks one — the warning (log and audit, once per client) for clients
+//! served without Message-Authenticator, and the counting and rate-limited logging of what is
+//! dropped.
 //! It must not decide anything about users.
 
 use crate::packet::Request;
@@ -156,6 +158,13 @@ impl Clients {
         let mut s = self.snapshot.lock();
         for c in clients.iter().filter(|c| !c.require_message_authenticator) {
             if s.warned_legacy.insert(c.app) {
+                if let Err(e) =
+                    self.dir
+                        .radius()
+                        .record_legacy_client(&Actor::system(), c.tenant, c.app)
+                {
+                    tracing::error!(error = %e, client = %c.name, "cannot audit a legacy RADIUS client");
+                }
                 tracing::warn!(
                     tenant = %c.tenant_slug,
                     client = %c.name,

@@ -16,7 +16,9 @@ use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tessera_directory::model::{AuditEvent, AuditQuery, TenantId};
+use tessera_directory::model::{
+    AppKind, AuditEvent, AuditQuery, NewApplication, RadiusClient, SharedSecret, TenantId,
+};
 use tessera_directory::policy::settings::Setting;
 use tessera_directory::policy::Protocol;
 use tessera_directory::testkit::totp_code;
@@ -78,17 +80,24 @@ impl Run {
 /// Runs radclient with `input` as its request list, waiting up to 10 s for the answer (argon2
 /// on a machine busy with the other tests).
 fn radclient(to: SocketAddr, command: &str, secret: &str, input: &str) -> Run {
-    radclient_waiting("10", to, command, secret, input)
+    radclient_waiting("10", "1", to, command, secret, input)
 }
 
 /// Runs radclient for a request that must stay unanswered: half a second is enough to tell.
 fn unanswered(to: SocketAddr, command: &str, secret: &str, input: &str) -> Run {
-    radclient_waiting("0.5", to, command, secret, input).unanswered()
+    radclient_waiting("0.5", "1", to, command, secret, input).unanswered()
 }
 
-fn radclient_waiting(wait: &str, to: SocketAddr, command: &str, secret: &str, input: &str) -> Run {
+fn radclient_waiting(
+    wait: &str,
+    tries: &str,
+    to: SocketAddr,
+    command: &str,
+    secret: &str,
+    input: &str,
+) -> Run {
     let mut child = Command::new("radclient")
-        .args(["-x", "-t", wait, "-r", "1"])
+        .args(["-x", "-t", wait, "-r", tries])
         .arg(to.to_string())
         .arg(command)
         .arg(secret)
@@ -433,6 +442,58 @@ fn each_tenants_client_authenticates_its_own_users_only() {
             .count(),
         0
     );
+}
+
+#[test]
+fn a_legacy_client_may_omit_message_authenticator_and_is_on_record() {
+    let s = Server::start_demo();
+    let sys = Actor::system();
+    let t = tenant_id(&s, "contoso");
+    let wifi = s.dir.groups().by_name(&sys, t, "wifi").unwrap();
+    let secret = "legacy-switch-secret-2026";
+    s.dir
+        .applications()
+        .create(
+            &sys,
+            t,
+            NewApplication {
+                name: "old-switch".into(),
+                kind: AppKind::Radius(RadiusClient {
+                    addresses: vec!["127.0.0.3/32".parse().unwrap()],
+                    secret: SharedSecret::new(secret),
+                    require_message_authenticator: false,
+                    reply: vec![],
+                }),
+                bound_groups: BTreeSet::from([wifi.id]),
+            },
+        )
+        .unwrap();
+    let bare = format!(
+        "User-Name = \"alice\", User-Password = \"{CONTOSO_ALICE}\", Packet-Src-IP-Address = 127.0.0.3\n"
+    );
+    // The server re-reads its clients when a packet comes from an unknown address (at most once
+    // a second): radclient's retransmission finds the new one.
+    radclient_waiting("1.5", "4", s.radius_auth, "auth", secret, &bare).expect("Access-Accept");
+    // Message-Authenticator still goes first in the reply, and a wrong secret is still silent.
+    unanswered(s.radius_auth, "auth", "not-the-legacy-secret", &bare);
+    // contoso's own access point still needs it.
+    let bare_contoso = format!("User-Name = \"alice\", User-Password = \"{CONTOSO_ALICE}\"\n");
+    unanswered(s.radius_auth, "auth", CONTOSO_SECRET, &bare_contoso);
+    // The opt-out is in contoso's audit log, once.
+    let q = AuditQuery {
+        limit: Some(1000),
+        ..AuditQuery::tenant(t)
+    };
+    let legacy = s
+        .dir
+        .audit()
+        .query(&sys, &q)
+        .unwrap()
+        .events
+        .into_iter()
+        .filter(|e| e.action == "radius.client.message_authenticator_not_required")
+        .count();
+    assert_eq!(legacy, 1);
 }
 
 #[test]

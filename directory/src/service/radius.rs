@@ -1,7 +1,8 @@
 //! The RADIUS service: what the RADIUS frontend reads as the installation — every tenant's NAS
 //! clients with their secrets opened, and the groups whose reply attributes a user gets — and
 //! the accounting sessions NASes report, kept per tenant in memory (bounded; a restart forgets
-//! them, the audit log keeps every report) and readable under Reports:Read. It decides nothing
+//! them, the audit log keeps every report) and readable under Reports:Read; and the audit
+//! record of a client served without Message-Authenticator. It decides nothing
 //! about packets and never sees the wire.
 
 use super::must;
@@ -132,26 +133,16 @@ impl<'a> Radius<'a> {
         let client: Application = dir.txn(|tx| must(tx, &keys::app(tenant, app)))?;
         let report = report.bounded();
         let now = dir.now();
-        let audit = AuditEvent {
-            id: EventId::from_uuid(dir.ids().uuid()),
-            tenant,
-            at: now,
-            kind: AuditKind::Authentication,
-            actor: format!("radius:{}", client.name),
-            source: Some(source),
-            protocol: Protocol::Radius,
-            action: format!("radius.accounting.{}", status.as_str()),
-            target: match &report.username {
+        let audit = self.event(
+            &client,
+            Some(source),
+            format!("radius.accounting.{}", status.as_str()),
+            match &report.username {
                 Some(u) => format!("user:{u}"),
                 None => format!("application:{}", client.name),
             },
-            application: Some(client.name.clone()),
-            outcome: "success".into(),
-            reason: (!report.session_id.is_empty())
-                .then(|| format!("session {}", report.session_id)),
-            before: None,
-            after: None,
-        };
+            (!report.session_id.is_empty()).then(|| format!("session {}", report.session_id)),
+        );
         {
             let mut all = dir.radius_sessions().tenants.lock();
             let sessions = all.entry(tenant).or_default();
@@ -194,6 +185,62 @@ impl<'a> Radius<'a> {
         }
         dir.journal().record(audit);
         Ok(())
+    }
+
+    /// Records in the client's tenant that a RADIUS client is served without requiring
+    /// Message-Authenticator on its Access-Requests (`require_message_authenticator = false`):
+    /// the frontend calls it once per client when it starts serving it, so the opt-out shows
+    /// in the audit log as well as in the server's log. The installation only.
+    pub fn record_legacy_client(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        app: AppId,
+    ) -> Result<(), Error> {
+        if !actor.is_system() {
+            return Err(Error::Forbidden);
+        }
+        let client: Application = self.dir.txn(|tx| must(tx, &keys::app(tenant, app)))?;
+        let event = self.event(
+            &client,
+            None,
+            "radius.client.message_authenticator_not_required".into(),
+            format!("application:{}", client.name),
+            Some(
+                "served without requiring Message-Authenticator: open to BlastRADIUS \
+                 (CVE-2024-3596) forgeries"
+                    .into(),
+            ),
+        );
+        self.dir.journal().record(event);
+        Ok(())
+    }
+
+    /// An event of the RADIUS frontend in the client's tenant, acted by the client.
+    fn event(
+        &self,
+        client: &Application,
+        source: Option<IpAddr>,
+        action: String,
+        target: String,
+        reason: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: EventId::from_uuid(self.dir.ids().uuid()),
+            tenant: client.tenant,
+            at: self.dir.now(),
+            kind: AuditKind::Authentication,
+            actor: format!("radius:{}", client.name),
+            source,
+            protocol: Protocol::Radius,
+            action,
+            target,
+            application: Some(client.name.clone()),
+            outcome: "success".into(),
+            reason,
+            before: None,
+            after: None,
+        }
     }
 
     /// The accounting sessions of a tenant, newest first (Reports:Read).

@@ -369,6 +369,7 @@ const COVERED: &[&str] = &[
     "radius::clients",
     "radius::reply_groups",
     "radius::record_accounting",
+    "radius::record_legacy_client",
     "radius::sessions",
     "saml::idp_key",
     "saml::service_provider",
@@ -388,6 +389,7 @@ const UNTARGETED: &[&str] = &[
     "radius::clients",
     "radius::reply_groups",
     "radius::record_accounting",
+    "radius::record_legacy_client",
     "saml::idp_key",
     "saml::service_provider",
     "saml::remember_request",
@@ -950,6 +952,10 @@ fn tenant_wide_operations_show_nothing_hidden() {
             tessera_directory::model::AccountingStatus::Start,
             Default::default(),
         ),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(
+        r.record_legacy_client(&w.contoso.actor(), ct, app),
         Err(Error::Forbidden)
     );
     // A personal token is always the actor's own, and only from a session.

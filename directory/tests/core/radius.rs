@@ -345,4 +345,14 @@ fn accounting_sessions_per_tenant_under_reports_read() {
         .map(|e| e.action.as_str())
         .collect();
     assert_eq!(acct.len(), 4, "{acct:?}");
+    // A client served without Message-Authenticator is on record too.
+    r.record_legacy_client(&sys(), tree.contoso.id, app.id)
+        .unwrap();
+    let legacy: Vec<AuditEvent> = audit_of(d, tree.contoso.id)
+        .into_iter()
+        .filter(|e| e.action == "radius.client.message_authenticator_not_required")
+        .collect();
+    assert_eq!(legacy.len(), 1);
+    assert_eq!(legacy[0].target, "application:ap");
+    assert!(legacy[0].reason.as_deref().unwrap().contains("BlastRADIUS"));
 }
