@@ -155,27 +155,34 @@ impl Clients {
     /// Reads the clients now (at start, and when stale).
     pub(crate) fn load(&self, now: Timestamp) -> Result<(), tessera_directory::Error> {
         let clients = self.dir.radius().clients(&Actor::system())?;
-        let mut s = self.snapshot.lock();
-        for c in clients.iter().filter(|c| !c.require_message_authenticator) {
-            if s.warned_legacy.insert(c.app) {
-                if let Err(e) =
-                    self.dir
-                        .radius()
-                        .record_legacy_client(&Actor::system(), c.tenant, c.app)
-                {
-                    tracing::error!(error = %e, client = %c.name, "cannot audit a legacy RADIUS client");
-                }
-                tracing::warn!(
-                    tenant = %c.tenant_slug,
-                    client = %c.name,
-                    "RADIUS client accepts Access-Requests without Message-Authenticator \
-                     (require_message_authenticator = false): it is open to BlastRADIUS \
-                     (CVE-2024-3596) forgeries; upgrade the NAS and turn the requirement back on"
-                );
+        let newly_legacy: Vec<NasClient> = {
+            let mut s = self.snapshot.lock();
+            let fresh = clients
+                .iter()
+                .filter(|c| !c.require_message_authenticator && s.warned_legacy.insert(c.app))
+                .cloned()
+                .collect();
+            s.clients = Arc::new(clients);
+            s.loaded_at = Some(now);
+            fresh
+        };
+        // Outside the lock: the audit journal may make its caller wait.
+        for c in newly_legacy {
+            tracing::warn!(
+                tenant = %c.tenant_slug,
+                client = %c.name,
+                "RADIUS client accepts Access-Requests without Message-Authenticator \
+                 (require_message_authenticator = false): it is open to BlastRADIUS \
+                 (CVE-2024-3596) forgeries; upgrade the NAS and turn the requirement back on"
+            );
+            if let Err(e) =
+                self.dir
+                    .radius()
+                    .record_legacy_client(&Actor::system(), c.tenant, c.app)
+            {
+                tracing::error!(error = %e, client = %c.name, "cannot audit a legacy RADIUS client");
             }
         }
-        s.clients = Arc::new(clients);
-        s.loaded_at = Some(now);
         Ok(())
     }
 
