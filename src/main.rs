@@ -299,7 +299,7 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
             }
             if let Some(auth) = running.radius_auth.first() {
                 println!(
-                    "Or RADIUS: echo \"User-Name=alice,User-Password='Demo-2026:1.1!',Message-Authenticator=0x00\" | radclient -x {auth} auth contoso-demo-radius-secret"
+                    "Or RADIUS: echo 'User-Name=alice,User-Password=\"Demo-2026:1.1!\",Message-Authenticator=0x00' | radclient -x {auth} auth contoso-demo-radius-secret"
                 );
             }
         }
