@@ -55,7 +55,17 @@ impl SpOptions {
             super::application::https_or_loopback("slo_url", u)?;
         }
         if let Some(c) = &self.certificate {
-            validate::text("certificate", c, 16_384)?;
+            // PEM (with its line breaks) or bare base64: ASCII only.
+            let ok = c.len() <= 16_384
+                && !c.trim().is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_graphic() || matches!(ch, ' ' | '\n' | '\r'));
+            if !ok {
+                return Err(validate::invalid(
+                    "certificate",
+                    "a PEM or base64 certificate of at most 16 KiB",
+                ));
+            }
         }
         if (self.require_signed_requests || self.encrypt_assertion) && self.certificate.is_none() {
             return Err(validate::invalid(

@@ -1,0 +1,144 @@
+//! The pages the IdP shows: the sign-in form, the TOTP step, error pages, and the form that
+//! carries a Response to the SP. Plain, labelled HTML that works without JavaScript (the POST
+//! form submits itself when scripts run and shows a button when they do not). It must not
+//! decide anything, and every value it prints is escaped.
+
+use crate::xml::esc;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// The one script any page runs: submitting the Response form.
+const AUTO_SUBMIT: &str = "document.forms[0].submit();";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        concat!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<title>{title}</title></head><body><main>{body}</main></body></html>\n"
+        ),
+        title = esc(title),
+        body = body,
+    )
+}
+
+/// The headers every IdP page carries: no caching, no framing, no referrer, nothing loaded.
+fn with_headers(status: StatusCode, html: String, csp: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+const CSP_FORM: &str = "default-src 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// What the sign-in form shows above its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    None,
+    /// The one text for every refused sign-in.
+    Failed,
+}
+
+fn notice_html(n: Notice) -> &'static str {
+    match n {
+        Notice::None => "",
+        Notice::Failed => {
+            "<p role=\"alert\">Sign-in failed. Check your username, password or code and try again.</p>"
+        }
+    }
+}
+
+/// The username and password form.
+pub(crate) fn login_form(action: &str, tenant: &str, csrf: &str, notice: Notice) -> Response {
+    let body = format!(
+        concat!(
+            "<h1>Sign in to {tenant}</h1>{notice}",
+            "<form method=\"post\" action=\"{action}\">",
+            "<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">",
+            "<p><label for=\"username\">Username</label><br>",
+            "<input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus></p>",
+            "<p><label for=\"password\">Password</label><br>",
+            "<input id=\"password\" name=\"password\" type=\"password\" ",
+            "autocomplete=\"current-password\" required></p>",
+            "<p><button type=\"submit\">Sign in</button></p></form>"
+        ),
+        tenant = esc(tenant),
+        notice = notice_html(notice),
+        action = esc(action),
+        csrf = esc(csrf),
+    );
+    with_headers(StatusCode::OK, page("Sign in", &body), CSP_FORM.into())
+}
+
+/// The TOTP step.
+pub(crate) fn code_form(action: &str, csrf: &str, notice: Notice) -> Response {
+    let body = format!(
+        concat!(
+            "<h1>Enter your code</h1>{notice}",
+            "<form method=\"post\" action=\"{action}\">",
+            "<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">",
+            "<p><label for=\"code\">6-digit code from your authenticator app</label><br>",
+            "<input id=\"code\" name=\"code\" inputmode=\"numeric\" pattern=\"[0-9]{{6}}\" ",
+            "autocomplete=\"one-time-code\" required autofocus></p>",
+            "<p><button type=\"submit\">Verify</button></p></form>"
+        ),
+        notice = notice_html(notice),
+        action = esc(action),
+        csrf = esc(csrf),
+    );
+    with_headers(StatusCode::OK, page("Verify", &body), CSP_FORM.into())
+}
+
+/// A page that explains why the sign-in cannot go on here; nothing is sent to the SP.
+pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    let body = format!("<h1>{}</h1><p>{}</p>", esc(title), esc(text));
+    with_headers(status, page(title, &body), CSP_FORM.into())
+}
+
+/// The form that carries a Response to the SP's ACS URL (HTTP-POST binding).
+pub(crate) fn post_form(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> Response {
+    let relay = relay_state
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">",
+                esc(r)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        concat!(
+            "<h1>Signing you in…</h1>",
+            "<form method=\"post\" action=\"{acs}\">",
+            "<input type=\"hidden\" name=\"SAMLResponse\" value=\"{resp}\">{relay}",
+            "<noscript><p>Scripts are off: press Continue.</p></noscript>",
+            "<p><button type=\"submit\">Continue</button></p></form>",
+            "<script>{script}</script>"
+        ),
+        acs = esc(acs_url),
+        resp = esc(saml_response),
+        relay = relay,
+        script = AUTO_SUBMIT,
+    );
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT));
+    let csp = format!("default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors 'none'");
+    with_headers(StatusCode::OK, page("Signing in", &body), csp)
+}

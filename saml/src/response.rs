@@ -1,0 +1,269 @@
+//! Responses out: the Assertion (NameID per the SP's format, bearer SubjectConfirmation,
+//! Conditions with the audience, AuthnStatement with SessionIndex and a class reflecting MFA,
+//! attributes per the SP's mapping) and the Response around it, each signed as the SP asks
+//! (RSA-SHA256, SHA-256 digests); failures carry their SAML status and no assertion. It decides
+//! nothing: who the user is and whether they may use the SP come from the core.
+
+use crate::error::{Error, SamlStatus};
+use crate::idp::{name_id, Idp};
+use crate::xml::{esc, new_id, sign, signature_template, time};
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use tessera_directory::model::{IdpKey, NameIdFormat, SamlServiceProvider, User};
+use tessera_directory::policy::Timestamp;
+
+/// How long an assertion may be presented.
+pub const ASSERTION_TTL_SECS: i64 = 300;
+/// Allowance for SP clocks that run ahead of ours.
+const NOT_BEFORE_SLACK_SECS: i64 = 60;
+
+const CLASS_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+/// REFEDS MFA: what SPs look for when they want to know a second factor was used.
+const CLASS_MFA: &str = "https://refeds.org/profile/mfa";
+const NS_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+const NS_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+
+/// Where a response goes and what it answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Audience<'a> {
+    pub(crate) sp: &'a SamlServiceProvider,
+    pub(crate) acs_url: &'a str,
+    pub(crate) in_response_to: Option<&'a str>,
+}
+
+/// Who logged in, and how.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject<'a> {
+    pub(crate) user: &'a User,
+    /// The user's group names (transitive), before the SP's filter.
+    pub(crate) groups: Vec<String>,
+    pub(crate) mfa: bool,
+    pub(crate) authn_instant: Timestamp,
+    pub(crate) session_index: &'a str,
+}
+
+/// The NameID (format URI, value) the SP receives; `None` when the user has no value for it
+/// (an e-mail format and no e-mail address).
+fn name_id_for(
+    idp_key: &IdpKey,
+    sp: &SamlServiceProvider,
+    user: &User,
+) -> Option<(&'static str, String)> {
+    match sp.name_id_format {
+        NameIdFormat::Email => user.email.clone().map(|e| (name_id::EMAIL, e)),
+        NameIdFormat::Persistent => {
+            // Stable and opaque per SP: the same user gets unrelated values at two SPs.
+            let mut mac =
+                <Hmac<Sha256> as KeyInit>::new_from_slice(idp_key.pairwise_secret.expose()).ok()?;
+            mac.update(user.id.uuid().as_bytes());
+            mac.update(&[0]);
+            mac.update(sp.entity_id.as_bytes());
+            let v = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(mac.finalize().into_bytes());
+            Some((name_id::PERSISTENT, v))
+        }
+        NameIdFormat::Transient => Some((name_id::TRANSIENT, new_id())),
+        NameIdFormat::Unspecified => Some((name_id::UNSPECIFIED, user.username.clone())),
+    }
+}
+
+fn attribute_values(sp: &SamlServiceProvider, field: &str, s: &Subject<'_>) -> Vec<String> {
+    let u = s.user;
+    let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+    match field {
+        "email" => one(&u.email),
+        "given_name" => one(&u.given_name),
+        "family_name" => one(&u.family_name),
+        "display_name" => one(&u.display_name),
+        "username" => vec![u.username.clone()],
+        "groups" => s
+            .groups
+            .iter()
+            .filter(|g| sp.options.group_passes(g))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn assertion(
+    idp: &Idp,
+    key: &IdpKey,
+    aud: &Audience<'_>,
+    s: &Subject<'_>,
+    (format, value): (&str, String),
+    now: Timestamp,
+) -> Result<String, Error> {
+    let id = new_id();
+    let until = time(now.plus_secs(ASSERTION_TTL_SECS));
+    let in_response_to = aud
+        .in_response_to
+        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
+        .unwrap_or_default();
+    let mut attrs = String::new();
+    for (name, field) in &aud.sp.attribute_mapping {
+        let values = attribute_values(aud.sp, field, s);
+        if values.is_empty() {
+            continue;
+        }
+        attrs.push_str(&format!(
+            r#"<saml:Attribute Name="{}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">"#,
+            esc(name)
+        ));
+        for v in values {
+            attrs.push_str(&format!(
+                "<saml:AttributeValue>{}</saml:AttributeValue>",
+                esc(&v)
+            ));
+        }
+        attrs.push_str("</saml:Attribute>");
+    }
+    let attrs = if attrs.is_empty() {
+        String::new()
+    } else {
+        format!("<saml:AttributeStatement>{attrs}</saml:AttributeStatement>")
+    };
+    let qualifiers = if format == name_id::PERSISTENT || format == name_id::TRANSIENT {
+        format!(
+            r#" NameQualifier="{}" SPNameQualifier="{}""#,
+            esc(&idp.entity_id),
+            esc(&aud.sp.entity_id)
+        )
+    } else {
+        String::new()
+    };
+    let sig = if aud.sp.options.sign_assertion {
+        signature_template(&id, &key.certificate_der)
+    } else {
+        String::new()
+    };
+    let xml = format!(
+        concat!(
+            r#"<saml:Assertion xmlns:saml="{ns}" ID="{id}" Version="2.0" IssueInstant="{now}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer>{sig}"#,
+            r#"<saml:Subject><saml:NameID Format="{format}"{qualifiers}>{name_id}</saml:NameID>"#,
+            r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
+            r#"<saml:SubjectConfirmationData{irt} NotOnOrAfter="{until}" Recipient="{acs}"/>"#,
+            r#"</saml:SubjectConfirmation></saml:Subject>"#,
+            r#"<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{until}">"#,
+            r#"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience>"#,
+            r#"</saml:AudienceRestriction></saml:Conditions>"#,
+            r#"<saml:AuthnStatement AuthnInstant="{authn}" SessionIndex="{session}">"#,
+            r#"<saml:AuthnContext><saml:AuthnContextClassRef>{class}</saml:AuthnContextClassRef>"#,
+            r#"</saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#
+        ),
+        ns = NS_ASSERTION,
+        id = id,
+        now = time(now),
+        issuer = esc(&idp.entity_id),
+        sig = sig,
+        format = format,
+        qualifiers = qualifiers,
+        name_id = esc(&value),
+        irt = in_response_to,
+        until = until,
+        acs = esc(aud.acs_url),
+        not_before = time(now.plus_secs(-NOT_BEFORE_SLACK_SECS)),
+        audience = esc(&aud.sp.entity_id),
+        authn = time(s.authn_instant),
+        session = esc(s.session_index),
+        class = if s.mfa { CLASS_MFA } else { CLASS_PASSWORD },
+        attrs = attrs,
+    );
+    if aud.sp.options.sign_assertion {
+        sign(&xml, key.private_key_der.expose())
+    } else {
+        Ok(xml)
+    }
+}
+
+fn envelope(
+    idp: &Idp,
+    key: &IdpKey,
+    aud: &Audience<'_>,
+    status: SamlStatus,
+    inner: &str,
+    sign_it: bool,
+    now: Timestamp,
+) -> Result<String, Error> {
+    let id = new_id();
+    let (top, second) = status.codes();
+    let status_xml = match second {
+        Some(s) => format!(
+            r#"<samlp:StatusCode Value="{top}"><samlp:StatusCode Value="{s}"/></samlp:StatusCode>"#
+        ),
+        None => format!(r#"<samlp:StatusCode Value="{top}"/>"#),
+    };
+    let in_response_to = aud
+        .in_response_to
+        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
+        .unwrap_or_default();
+    let sig = if sign_it {
+        signature_template(&id, &key.certificate_der)
+    } else {
+        String::new()
+    };
+    let xml = format!(
+        concat!(
+            r#"<samlp:Response xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" "#,
+            r#"IssueInstant="{now}" Destination="{dest}"{irt}>"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer>{sig}"#,
+            r#"<samlp:Status>{status}</samlp:Status>{inner}</samlp:Response>"#
+        ),
+        p = NS_PROTOCOL,
+        a = NS_ASSERTION,
+        id = id,
+        now = time(now),
+        dest = esc(aud.acs_url),
+        irt = in_response_to,
+        issuer = esc(&idp.entity_id),
+        sig = sig,
+        status = status_xml,
+        inner = inner,
+    );
+    if sign_it {
+        sign(&xml, key.private_key_der.expose())
+    } else {
+        Ok(xml)
+    }
+}
+
+/// A successful Response for `s` at the SP, as XML.
+pub(crate) fn success(
+    idp: &Idp,
+    key: &IdpKey,
+    aud: &Audience<'_>,
+    s: &Subject<'_>,
+    now: Timestamp,
+) -> Result<String, Error> {
+    let Some(nid) = name_id_for(key, aud.sp, s.user) else {
+        return failure(idp, key, aud, SamlStatus::InvalidNameIdPolicy, now);
+    };
+    let a = assertion(idp, key, aud, s, nid, now)?;
+    envelope(
+        idp,
+        key,
+        aud,
+        SamlStatus::Success,
+        &a,
+        aud.sp.options.sign_response,
+        now,
+    )
+}
+
+/// A Response carrying only a failure status (always signed: SPs trust the status only then).
+pub(crate) fn failure(
+    idp: &Idp,
+    key: &IdpKey,
+    aud: &Audience<'_>,
+    status: SamlStatus,
+    now: Timestamp,
+) -> Result<String, Error> {
+    envelope(idp, key, aud, status, "", true, now)
+}
+
+/// Base64 of a Response for the HTTP-POST binding.
+pub(crate) fn encode(xml: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(xml.as_bytes())
+}

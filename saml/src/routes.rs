@@ -1,0 +1,582 @@
+//! The HTTP endpoints of every tenant's IdP and the login they drive: metadata, SSO (Redirect
+//! and POST), the login page with its TOTP step, and IdP-initiated starts. Work that touches the
+//! directory (sled, argon2, xmlsec) runs on the blocking pool. Every decision about a user is
+//! the core's: `Directory::authenticate_for_challenge` / `complete_mfa` for credentials, the SSO
+//! session service for a second SP.
+
+use crate::error::{from_directory, Error, SamlStatus};
+use crate::flows::{Flow, FlowId, Pending, Step, FLOW_TTL_SECS};
+use crate::html::{self, Notice};
+use crate::idp::Idp;
+use crate::request::{self, Incoming};
+use crate::response::{self, Audience, Subject};
+use crate::SamlState;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use tessera_directory::model::{AppKind, Application, GroupId, SessionSecret, User};
+use tessera_directory::policy::Timestamp;
+use tessera_directory::{
+    Actor, AuthRequest, Directory, MfaNeed, Outcome, Protocol, SessionUse, TenantRef,
+};
+
+const SESSION_COOKIE: &str = "tessera_saml_session";
+const FLOW_COOKIE: &str = "tessera_saml_flow";
+
+/// Where the request came from (set by the listener as `ConnectInfo`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Source(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+fn set_cookie(r: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn error_page(e: &Error) -> Response {
+    if let Error::Crypto(detail) = e {
+        tracing::error!(%detail, "SAML signing failed");
+    }
+    html::message(e.http_status(), "Sign-in not possible", &e.public_text())
+}
+
+/// Runs `f` on the blocking pool with the state; a panic there is a 500, not a crash.
+async fn blocking(
+    st: SamlState,
+    f: impl FnOnce(&SamlState) -> Response + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(move || f(&st)).await {
+        Ok(r) => r,
+        Err(_) => error_page(&Error::Crypto("a worker failed".into())),
+    }
+}
+
+fn resolve(st: &SamlState, slug: &str) -> Result<Idp, Error> {
+    if slug.is_empty() || slug.len() > 64 {
+        return Err(Error::UnknownTenant);
+    }
+    let dir = st.dir();
+    match dir.tenants().resolve(&Actor::system(), slug) {
+        Ok(t) => Ok(Idp::new(&st.config().base_url, t, slug)),
+        Err(tessera_directory::Error::NotFound) => Err(Error::UnknownTenant),
+        Err(e) => Err(from_directory(e)),
+    }
+}
+
+fn saml_app(
+    dir: &Directory,
+    idp: &Idp,
+    app: tessera_directory::model::AppId,
+) -> Result<Application, Error> {
+    let a = dir
+        .applications()
+        .get(&Actor::system(), idp.tenant, app)
+        .map_err(from_directory)?;
+    match &a.kind {
+        AppKind::Saml(_) => Ok(a),
+        AppKind::Ldap(_) | AppKind::Radius(_) => Err(Error::UnknownApplication),
+    }
+}
+
+/// A Response (success or a status) posted to the SP's registered ACS URL.
+enum Answer<'a> {
+    Success {
+        user: &'a User,
+        groups: &'a [GroupId],
+        mfa: bool,
+        authn_instant: Timestamp,
+        session_index: &'a str,
+    },
+    Status(SamlStatus),
+}
+
+fn answer(st: &SamlState, idp: &Idp, pending: &Pending, a: Answer<'_>) -> Result<Response, Error> {
+    let dir = st.dir();
+    let app = saml_app(dir, idp, pending.app)?;
+    let AppKind::Saml(sp) = &app.kind else {
+        return Err(Error::UnknownApplication);
+    };
+    let key = idp.key(dir)?;
+    let aud = Audience {
+        sp,
+        acs_url: &pending.acs_url,
+        in_response_to: pending.in_response_to.as_deref(),
+    };
+    let now = dir.now();
+    let xml = match a {
+        Answer::Success {
+            user,
+            groups,
+            mfa,
+            authn_instant,
+            session_index,
+        } => {
+            let mut names = Vec::new();
+            for g in groups {
+                match dir.groups().get(&Actor::system(), idp.tenant, *g) {
+                    Ok(g) => names.push(g.name),
+                    // Deleted since the login: not a group any more.
+                    Err(tessera_directory::Error::NotFound) => {}
+                    Err(e) => return Err(from_directory(e)),
+                }
+            }
+            names.sort();
+            let s = Subject {
+                user,
+                groups: names,
+                mfa,
+                authn_instant,
+                session_index,
+            };
+            response::success(idp, &key, &aud, &s, now)?
+        }
+        Answer::Status(status) => response::failure(idp, &key, &aud, status, now)?,
+    };
+    Ok(html::post_form(
+        &pending.acs_url,
+        &response::encode(&xml),
+        pending.relay_state.as_deref(),
+    ))
+}
+
+fn or_page(r: Result<Response, Error>) -> Response {
+    r.unwrap_or_else(|e| error_page(&e))
+}
+
+/// After a valid request: an existing session answers at once; otherwise the login page.
+fn continue_login(
+    st: &SamlState,
+    idp: &Idp,
+    pending: Pending,
+    (force_authn, is_passive): (bool, bool),
+    headers: &HeaderMap,
+    source: Option<IpAddr>,
+) -> Response {
+    let dir = st.dir();
+    if let (false, Some(secret)) = (force_authn, cookie(headers, SESSION_COOKIE)) {
+        let secret = SessionSecret::new(secret);
+        match dir
+            .saml()
+            .resume_session(&Actor::system(), idp.tenant, &secret, pending.app, source)
+        {
+            Ok(SessionUse::Granted(l)) => {
+                let a = Answer::Success {
+                    user: &l.user,
+                    groups: &l.groups,
+                    mfa: l.session.mfa,
+                    authn_instant: l.session.authn_instant,
+                    session_index: &l.session.index,
+                };
+                return or_page(answer(st, idp, &pending, a));
+            }
+            Ok(SessionUse::NotAllowed) => {
+                return or_page(answer(
+                    st,
+                    idp,
+                    &pending,
+                    Answer::Status(SamlStatus::RequestDenied),
+                ))
+            }
+            Err(tessera_directory::Error::Unauthenticated) => {}
+            Err(e) => return error_page(&from_directory(e)),
+        }
+    }
+    if is_passive {
+        return or_page(answer(
+            st,
+            idp,
+            &pending,
+            Answer::Status(SamlStatus::NoPassive),
+        ));
+    }
+    let id = match st.flows().start(pending, dir.now()) {
+        Ok(id) => id,
+        Err(e) => return error_page(&e),
+    };
+    let Some((csrf, _)) = st.flows().peek(&id, idp.tenant, dir.now()) else {
+        return error_page(&Error::BadFlow);
+    };
+    let mut r = html::login_form(&login_action(idp), &idp.slug, &csrf, Notice::None);
+    set_cookie(
+        &mut r,
+        format!(
+            "{FLOW_COOKIE}={}; Path={}; Max-Age={FLOW_TTL_SECS}; Secure; HttpOnly; SameSite=Lax",
+            id.expose(),
+            idp.cookie_path()
+        ),
+    );
+    r
+}
+
+fn login_action(idp: &Idp) -> String {
+    format!("/saml/{}/login", idp.slug)
+}
+
+fn sso(
+    st: &SamlState,
+    slug: &str,
+    incoming: Incoming<'_>,
+    headers: &HeaderMap,
+    source: Option<IpAddr>,
+) -> Response {
+    let idp = match resolve(st, slug) {
+        Ok(i) => i,
+        Err(e) => return error_page(&e),
+    };
+    let dir = st.dir();
+    match request::validate(dir, &idp, incoming, dir.now()) {
+        Ok((_, v)) => {
+            let flags = (v.force_authn, v.is_passive);
+            let pending = Pending {
+                tenant: idp.tenant,
+                app: v.app,
+                acs_url: v.acs_url,
+                in_response_to: Some(v.request_id),
+                relay_state: v.relay_state,
+            };
+            continue_login(st, &idp, pending, flags, headers, source)
+        }
+        Err(e) => {
+            tracing::info!(tenant = %slug, error = %e, "SAML AuthnRequest refused");
+            error_page(&e)
+        }
+    }
+}
+
+pub(crate) async fn metadata(State(st): State<SamlState>, Path(slug): Path<String>) -> Response {
+    blocking(st, move |st| {
+        let r = resolve(st, &slug).and_then(|idp| Ok((idp.key(st.dir())?, idp)));
+        match r {
+            Ok((key, idp)) => {
+                let mut r = idp.metadata(&key).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/samlmetadata+xml"),
+                );
+                r
+            }
+            Err(e) => error_page(&e),
+        }
+    })
+    .await
+}
+
+pub(crate) async fn sso_redirect(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    RawQuery(q): RawQuery,
+    Source(source): Source,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| {
+        let q = q.unwrap_or_default();
+        sso(st, &slug, Incoming::Redirect(&q), &headers, source)
+    })
+    .await
+}
+
+/// The HTTP-POST binding's form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SsoForm {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+pub(crate) async fn sso_post(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    Source(source): Source,
+    headers: HeaderMap,
+    form: Result<Form<SsoForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(&Error::Malformed("not a SAML HTTP-POST form"));
+    };
+    blocking(st, move |st| {
+        let incoming = Incoming::Post {
+            saml_request: &form.saml_request,
+            relay_state: form.relay_state.as_deref(),
+        };
+        sso(st, &slug, incoming, &headers, source)
+    })
+    .await
+}
+
+/// Shows the form of the login in progress again (a reload).
+pub(crate) async fn login_page(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| {
+        let idp = match resolve(st, &slug) {
+            Ok(i) => i,
+            Err(e) => return error_page(&e),
+        };
+        let found = cookie(&headers, FLOW_COOKIE).and_then(|id| {
+            st.flows()
+                .peek(&FlowId::new(id), idp.tenant, st.dir().now())
+        });
+        match found {
+            Some((csrf, false)) => {
+                html::login_form(&login_action(&idp), &idp.slug, &csrf, Notice::None)
+            }
+            Some((csrf, true)) => html::code_form(&login_action(&idp), &csrf, Notice::None),
+            None => error_page(&Error::BadFlow),
+        }
+    })
+    .await
+}
+
+/// A submission of the login form or the code form.
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    csrf: String,
+    username: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("code", &"[redacted]")
+            .finish()
+    }
+}
+
+pub(crate) async fn login_submit(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    Source(source): Source,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(&Error::BadFlow);
+    };
+    blocking(st, move |st| {
+        let idp = match resolve(st, &slug) {
+            Ok(i) => i,
+            Err(e) => return error_page(&e),
+        };
+        let Some(id) = cookie(&headers, FLOW_COOKIE).map(FlowId::new) else {
+            return error_page(&Error::BadFlow);
+        };
+        match st.flows().take(&id, &form.csrf, idp.tenant, st.dir().now()) {
+            Ok(flow) => step(st, &idp, id, flow, &form, source),
+            Err(e) => error_page(&e),
+        }
+    })
+    .await
+}
+
+/// One step of a login: the flow's state is consumed; the next is put back when there is one.
+fn step(
+    st: &SamlState,
+    idp: &Idp,
+    id: FlowId,
+    mut flow: Flow,
+    form: &LoginForm,
+    source: Option<IpAddr>,
+) -> Response {
+    let dir = st.dir();
+    let action = login_action(idp);
+    let state = std::mem::replace(&mut flow.step, Step::Password);
+    let outcome = match state {
+        Step::Password => {
+            let (Some(username), Some(password)) = (&form.username, &form.password) else {
+                let csrf = flow.csrf().to_string();
+                st.flows().put(id, flow, Step::Password);
+                return html::login_form(&action, &idp.slug, &csrf, Notice::Failed);
+            };
+            let req = AuthRequest {
+                tenant: TenantRef::Id(idp.tenant),
+                username: username.trim(),
+                secret: password,
+                second_factor: None,
+                protocol: Protocol::Saml,
+                application: Some(flow.pending.app),
+                source,
+            };
+            match dir.authenticate_for_challenge(&req) {
+                Ok((Outcome::MfaRequired(MfaNeed::Code), Some(p))) => {
+                    let csrf = flow.csrf().to_string();
+                    st.flows().put(id, flow, Step::Code(p));
+                    return html::code_form(&action, &csrf, Notice::None);
+                }
+                Ok((o, _)) => o,
+                Err(e) => return error_page(&from_directory(e)),
+            }
+        }
+        Step::Code(p) => {
+            let code = form.code.as_deref().unwrap_or("").trim();
+            match dir.complete_mfa(p, code, source) {
+                Ok(o) => o,
+                Err(e) => return error_page(&from_directory(e)),
+            }
+        }
+    };
+    match outcome {
+        Outcome::Success(a) => finish(st, idp, &flow.pending, &a.user, &a.groups, a.mfa),
+        Outcome::NotAllowed => or_page(answer(
+            st,
+            idp,
+            &flow.pending,
+            Answer::Status(SamlStatus::RequestDenied),
+        )),
+        Outcome::MfaRequired(MfaNeed::Enrolment) => html::message(
+            StatusCode::FORBIDDEN,
+            "Authenticator app required",
+            "Your organisation requires a code from an authenticator app, and none is set up \
+             for your account yet. Set it up by signing in to the Tessera console (or ask your \
+             administrator), then start again from the application.",
+        ),
+        Outcome::Expired { .. } => html::message(
+            StatusCode::FORBIDDEN,
+            "Password expired",
+            "Your password has expired. Change it (in the Tessera console, or ask your \
+             administrator), then start again from the application.",
+        ),
+        Outcome::Busy => {
+            let csrf = flow.csrf().to_string();
+            st.flows().put(id, flow, Step::Password);
+            let mut r = html::login_form(&action, &idp.slug, &csrf, Notice::Failed);
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            r
+        }
+        // One answer for every refused credential; the audit log has the reason.
+        Outcome::BadCredentials
+        | Outcome::Locked { .. }
+        | Outcome::Suspended
+        | Outcome::MfaFailed
+        | Outcome::MfaRequired(MfaNeed::Code) => {
+            let csrf = flow.csrf().to_string();
+            st.flows().put(id, flow, Step::Password);
+            html::login_form(&action, &idp.slug, &csrf, Notice::Failed)
+        }
+    }
+}
+
+/// A login succeeded: open the SSO session and post the assertion.
+fn finish(
+    st: &SamlState,
+    idp: &Idp,
+    pending: &Pending,
+    user: &User,
+    groups: &[GroupId],
+    mfa: bool,
+) -> Response {
+    let dir = st.dir();
+    let limits = st.config().session;
+    let opened = dir.saml().open_session(
+        &Actor::system(),
+        idp.tenant,
+        (user.id, pending.app),
+        mfa,
+        limits,
+    );
+    let (secret, session) = match opened {
+        Ok(s) => s,
+        Err(e) => return error_page(&from_directory(e)),
+    };
+    let a = Answer::Success {
+        user,
+        groups,
+        mfa,
+        authn_instant: session.authn_instant,
+        session_index: &session.index,
+    };
+    let mut r = or_page(answer(st, idp, pending, a));
+    let path = idp.cookie_path();
+    set_cookie(
+        &mut r,
+        format!(
+            "{SESSION_COOKIE}={}; Path={path}; Max-Age={}; Secure; HttpOnly; SameSite=None",
+            secret.expose(),
+            limits.absolute_secs
+        ),
+    );
+    set_cookie(
+        &mut r,
+        format!("{FLOW_COOKIE}=; Path={path}; Max-Age=0; Secure; HttpOnly; SameSite=Lax"),
+    );
+    r
+}
+
+/// IdP-initiated SSO: `/saml/<tenant>/apps/<application name>/start[?RelayState=…]`.
+pub(crate) async fn idp_initiated(
+    State(st): State<SamlState>,
+    Path((slug, name)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    Source(source): Source,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| {
+        let r = (|| {
+            let idp = resolve(st, &slug)?;
+            let relay_state = request::relay_state_from_query(q.as_deref().unwrap_or(""))?;
+            let app = match st
+                .dir()
+                .applications()
+                .by_name(&Actor::system(), idp.tenant, &name)
+            {
+                Ok(a) => a,
+                Err(tessera_directory::Error::NotFound) => return Err(Error::UnknownApplication),
+                Err(e) => return Err(from_directory(e)),
+            };
+            let AppKind::Saml(sp) = &app.kind else {
+                return Err(Error::UnknownApplication);
+            };
+            let pending = Pending {
+                tenant: idp.tenant,
+                app: app.id,
+                acs_url: request::default_acs(sp)?,
+                in_response_to: None,
+                relay_state,
+            };
+            Ok((idp, pending))
+        })();
+        match r {
+            Ok((idp, pending)) => {
+                continue_login(st, &idp, pending, (false, false), &headers, source)
+            }
+            Err(e) => error_page(&e),
+        }
+    })
+    .await
+}
