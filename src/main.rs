@@ -302,8 +302,11 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
                     "Or RADIUS: echo 'User-Name=alice,User-Password=\"Demo-2026:1.1!\",Message-Authenticator=0x00' | radclient -x {auth} auth contoso-demo-radius-secret"
                 );
             }
+            println!(
+                "Or SAML: contoso's IdP metadata at {scheme}://{}/saml/contoso/metadata (README \"SAML in a minute\")",
+                running.addr
+            );
         }
-        println!("Not yet served: SAML (its own issue).");
         println!("Stop with Ctrl-C.");
         shutdown_signal().await;
         println!("Stopping…");

@@ -313,13 +313,26 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
     } else {
         None
     };
+    // Every tenant's SAML IdP under /saml/<tenant>/ on the same listener, named by the address
+    // actually bound.
+    let saml = tessera_saml::router(tessera_saml::SamlState::new(
+        dir.clone(),
+        tessera_saml::SamlConfig {
+            base_url: format!(
+                "{}://{addr}",
+                if cfg.http.plain_http { "http" } else { "https" }
+            ),
+            session: Default::default(),
+        },
+    ));
     let app = tessera_api::router(
         dir,
         tessera_api::ApiConfig {
             session_ttl_secs: cfg.api.session_ttl_secs,
             max_body_bytes: cfg.api.max_body_bytes,
         },
-    );
+    )
+    .merge(saml);
     let (stop, watch) = tokio::sync::watch::channel(false);
     let max = cfg.http.max_connections;
     let task = tokio::spawn(serve(listener, tls, app, max, stopped(watch.clone())));

@@ -415,3 +415,83 @@ fn redirect_signatures_are_checked_strictly() {
     accepted(idp.get(&good), "the untouched request");
     refused(idp.get(&good), "replayed");
 }
+
+/// The SAMLResponse a page posts, decoded.
+fn posted_response(body: &str) -> String {
+    let v = body
+        .split("name=\"SAMLResponse\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no SAMLResponse in {body}"));
+    let raw = base64::engine::general_purpose::STANDARD.decode(v).unwrap();
+    String::from_utf8(raw).unwrap()
+}
+
+#[test]
+fn is_passive_and_force_authn_are_honoured() {
+    let idp = Idp::start();
+    let with = |id: &str, attr: &str| {
+        authn_request(&idp.req(WIKI, id)).replace(
+            r#"Version="2.0""#,
+            &format!(r#"Version="2.0" {attr}="true""#),
+        )
+    };
+    // IsPassive without a session: NoPassive, posted to the registered ACS, no assertion.
+    let (status, body) = idp.post_request("contoso", &with("_p1", "IsPassive"));
+    assert_eq!(status, 200);
+    let xml = posted_response(&body);
+    assert!(
+        xml.contains("urn:oasis:names:tc:SAML:2.0:status:NoPassive"),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"InResponseTo="_p1""#) && !xml.contains("Assertion"));
+    assert!(body.contains(&format!(r#"action="{WIKI_ACS}""#)));
+
+    let login = idp.sp(
+        "contoso",
+        idp.wiki(),
+        json!({"action": "sp-initiated", "binding": "post"}),
+    );
+    let secret = login["cookies"]["tessera_saml_session"].as_str().unwrap();
+    let send = |xml: &str| {
+        let r = idp
+            .http
+            .post(idp.sso("contoso"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("tessera_saml_session={secret}"))
+            .body(format!(
+                "SAMLRequest={}",
+                query_escape(&b64(xml.as_bytes()))
+            ))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    // IsPassive with a session: answered at once with an assertion.
+    let (status, body) = send(&with("_p2", "IsPassive"));
+    assert_eq!(status, 200);
+    let xml = posted_response(&body);
+    assert!(xml.contains("urn:oasis:names:tc:SAML:2.0:status:Success"));
+    assert!(xml.contains(r#"InResponseTo="_p2""#) && xml.contains("<saml:Assertion"));
+    // ForceAuthn: the password is asked again despite the session.
+    accepted(
+        send(&with("_f1", "ForceAuthn")),
+        "ForceAuthn with a session",
+    );
+    // And a made-up session is no session.
+    let (status, body) = {
+        let r = idp
+            .http
+            .post(idp.sso("contoso"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", "tessera_saml_session=made-up")
+            .body(format!(
+                "SAMLRequest={}",
+                query_escape(&b64(authn_request(&idp.req(WIKI, "_m1")).as_bytes()))
+            ))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    accepted((status, body), "a made-up session cookie");
+}
