@@ -9,6 +9,9 @@ use crate::idp::{name_id, Idp};
 use crate::xml::{esc, new_id, sign, signature_template, time};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
+use openssl::rsa::Padding;
+use openssl::symm::Cipher;
+use openssl::x509::X509;
 use sha2::Sha256;
 use tessera_directory::model::{IdpKey, NameIdFormat, SamlServiceProvider, User};
 use tessera_directory::policy::Timestamp;
@@ -229,6 +232,56 @@ fn envelope(
     }
 }
 
+/// The (signed) assertion encrypted to the SP's certificate: AES-256-GCM for the content,
+/// RSA-OAEP (MGF1, SHA-1 as `rsa-oaep-mgf1p` defines) for the key (XML Encryption 1.1).
+fn encrypt(assertion: &str, sp_cert_der: &[u8]) -> Result<String, Error> {
+    let crypto = |e: openssl::error::ErrorStack| Error::Crypto(format!("encrypting: {e}"));
+    let rsa = X509::from_der(sp_cert_der)
+        .and_then(|c| c.public_key())
+        .and_then(|k| k.rsa())
+        .map_err(crypto)?;
+    let key: [u8; 32] = rand::random();
+    let iv: [u8; 12] = rand::random();
+    let mut tag = [0u8; 16];
+    let ct = openssl::symm::encrypt_aead(
+        Cipher::aes_256_gcm(),
+        &key,
+        Some(&iv),
+        &[],
+        assertion.as_bytes(),
+        &mut tag,
+    )
+    .map_err(crypto)?;
+    let mut wrapped = vec![0u8; usize::try_from(rsa.size()).unwrap_or(512)];
+    let n = rsa
+        .public_encrypt(&key, &mut wrapped, Padding::PKCS1_OAEP)
+        .map_err(crypto)?;
+    wrapped.truncate(n);
+    let mut data = Vec::with_capacity(iv.len() + ct.len() + tag.len());
+    data.extend_from_slice(&iv);
+    data.extend_from_slice(&ct);
+    data.extend_from_slice(&tag);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    Ok(format!(
+        concat!(
+            r#"<saml:EncryptedAssertion xmlns:saml="{a}">"#,
+            r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" "#,
+            r#"Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+            r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>"#,
+            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p">"#,
+            r#"<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/>"#,
+            r#"</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>{key}"#,
+            r#"</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
+            r#"<xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData>"#,
+            r#"</xenc:EncryptedData></saml:EncryptedAssertion>"#
+        ),
+        a = NS_ASSERTION,
+        key = b64(&wrapped),
+        data = b64(&data),
+    ))
+}
+
 /// A successful Response for `s` at the SP, as XML.
 pub(crate) fn success(
     idp: &Idp,
@@ -240,7 +293,12 @@ pub(crate) fn success(
     let Some(nid) = name_id_for(key, aud.sp, s.user) else {
         return failure(idp, key, aud, SamlStatus::InvalidNameIdPolicy, now);
     };
-    let a = assertion(idp, key, aud, s, nid, now)?;
+    let mut a = assertion(idp, key, aud, s, nid, now)?;
+    if aud.sp.options.encrypt_assertion {
+        let cert = crate::request::sp_cert_der(aud.sp)?
+            .ok_or_else(|| Error::Crypto("no SP certificate to encrypt to".into()))?;
+        a = encrypt(&a, &cert)?;
+    }
     envelope(
         idp,
         key,

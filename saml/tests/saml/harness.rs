@@ -6,7 +6,8 @@
 //! The tree: root → acme (msp) → contoso, fabrikam, initech. contoso: alice (staff; e-mail,
 //! given name), bob (not in staff); SPs `wiki` (persistent NameID, mail/givenName/groups,
 //! unsigned requests) and `crm` (requires requests signed with the registered SP certificate;
-//! groups filtered to `staff`), both bound to staff. fabrikam: alice (staff) and its own `wiki`.
+//! groups filtered to `staff`) and `vault` (assertions encrypted to crm's certificate), all
+//! bound to staff. fabrikam: alice (staff) and its own `wiki`.
 //! initech: carol (staff) with TOTP, MFA required for SAML, and a `wiki`.
 
 use openssl::asn1::Asn1Time;
@@ -35,6 +36,8 @@ pub const WIKI: &str = "https://wiki.contoso.test/sp";
 pub const WIKI_ACS: &str = "http://localhost/wiki/acs";
 pub const CRM: &str = "https://crm.contoso.test/sp";
 pub const CRM_ACS: &str = "http://localhost/crm/acs";
+pub const VAULT: &str = "https://vault.contoso.test/sp";
+pub const VAULT_ACS: &str = "http://localhost/vault/acs";
 pub const FWIKI: &str = "https://wiki.fabrikam.test/sp";
 pub const FWIKI_ACS: &str = "http://localhost/fwiki/acs";
 pub const IWIKI: &str = "https://wiki.initech.test/sp";
@@ -195,6 +198,12 @@ impl Idp {
             ..SpOptions::default()
         };
         app(&contoso, "crm", sp(CRM, CRM_ACS, crm), &staff);
+        let vault = SpOptions {
+            certificate: Some(crm_key.cert_pem.clone()),
+            encrypt_assertion: true,
+            ..SpOptions::default()
+        };
+        app(&contoso, "vault", sp(VAULT, VAULT_ACS, vault), &staff);
 
         let fstaff = staff_of(&fabrikam);
         user(&d, &fabrikam, "alice", Some(&fstaff));

@@ -166,3 +166,27 @@ fn a_wrong_password_shows_the_form_again_with_one_generic_text() {
         "unknown user and wrong password alike"
     );
 }
+
+#[test]
+fn an_encrypted_assertion_pysaml2_decrypts() {
+    let idp = Idp::start();
+    let sp = json!({
+        "entity_id": crate::harness::VAULT, "acs": crate::harness::VAULT_ACS,
+        "key_file": idp.crm_key.key_file, "cert_file": idp.crm_key.cert_file,
+    });
+    let r = idp.sp(
+        "contoso",
+        sp,
+        json!({"action": "sp-initiated", "binding": "post"}),
+    );
+    assert_eq!(r["status"], "success", "{r}");
+    let xml = r["response_xml"].as_str().unwrap();
+    assert!(xml.contains("<saml:EncryptedAssertion"));
+    assert!(xml.contains("xmlenc11#aes256-gcm") && xml.contains("rsa-oaep-mgf1p"));
+    assert!(!xml.contains("<saml:Assertion") && !xml.contains("alice@contoso.example"));
+    assert_eq!(attr(&r, "mail"), ["alice@contoso.example"]);
+    assert_eq!(
+        r["name_id_format"],
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    );
+}

@@ -52,6 +52,7 @@ def sp_client(cfg):
     if sp.get("key_file"):
         conf["key_file"] = sp["key_file"]
         conf["cert_file"] = sp["cert_file"]
+        conf["encryption_keypairs"] = [{"key_file": sp["key_file"], "cert_file": sp["cert_file"]}]
     c = SPConfig()
     c.load(conf)
     return Saml2Client(config=c)
