@@ -7,6 +7,8 @@
 
 mod error;
 mod flows;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod html;
 mod idp;
 mod request;
