@@ -40,6 +40,9 @@ pub enum Error {
     /// registered certificate, or uses an algorithm the IdP refuses.
     #[error("signature: {0}")]
     BadSignature(&'static str),
+    /// The SP asked for single logout but registered no SLO URL to answer at.
+    #[error("the service provider has no single logout URL registered")]
+    NoLogoutUrl,
     /// The login form does not belong to a live login of this browser (CSRF, expiry).
     #[error("this sign-in has expired; start again from the application")]
     BadFlow,
@@ -107,6 +110,7 @@ impl Error {
             | Error::Stale
             | Error::Replayed
             | Error::BadSignature(_)
+            | Error::NoLogoutUrl
             | Error::BadFlow => StatusCode::BAD_REQUEST,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Busy => StatusCode::SERVICE_UNAVAILABLE,

@@ -9,8 +9,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// The one script any page runs: submitting the Response form.
-const AUTO_SUBMIT: &str = "document.forms[0].submit();";
+/// The one script any page runs: submitting the form — after the logout notifications in the
+/// page's frames have loaded (or a few seconds), when there are any.
+const AUTO_SUBMIT: &str = concat!(
+    "var f=document.getElementsByTagName('iframe'),n=f.length,",
+    "s=function(){document.forms[0].submit()};",
+    "if(!n){s()}else{for(var i=0;i<f.length;i++){f[i].onload=function(){if(--n<=0)s()}}",
+    "setTimeout(s,4000)}"
+);
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -116,6 +122,16 @@ pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
 
 /// The form that carries a Response to the SP's ACS URL (HTTP-POST binding).
 pub(crate) fn post_form(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> Response {
+    post_form_with_frames(acs_url, saml_response, relay_state, &[])
+}
+
+/// The same, with hidden frames that load `frames` first (front-channel logout of other SPs).
+pub(crate) fn post_form_with_frames(
+    acs_url: &str,
+    saml_response: &str,
+    relay_state: Option<&str>,
+    frames: &[String],
+) -> Response {
     let relay = relay_state
         .map(|r| {
             format!(
@@ -124,21 +140,38 @@ pub(crate) fn post_form(acs_url: &str, saml_response: &str, relay_state: Option<
             )
         })
         .unwrap_or_default();
+    let frames_html: String = frames
+        .iter()
+        .map(|u| {
+            format!(
+                "<iframe src=\"{}\" title=\"Signing out of another application\" hidden></iframe>",
+                esc(u)
+            )
+        })
+        .collect();
     let body = format!(
         concat!(
-            "<h1>Signing you in…</h1>",
+            "<h1>One moment…</h1>",
             "<form method=\"post\" action=\"{acs}\">",
             "<input type=\"hidden\" name=\"SAMLResponse\" value=\"{resp}\">{relay}",
             "<noscript><p>Scripts are off: press Continue.</p></noscript>",
-            "<p><button type=\"submit\">Continue</button></p></form>",
+            "<p><button type=\"submit\">Continue</button></p></form>{frames}",
             "<script>{script}</script>"
         ),
         acs = esc(acs_url),
         resp = esc(saml_response),
         relay = relay,
+        frames = frames_html,
         script = AUTO_SUBMIT,
     );
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(AUTO_SUBMIT));
-    let csp = format!("default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors 'none'");
-    with_headers(StatusCode::OK, page("Signing in", &body), csp)
+    let frame_src = if frames.is_empty() {
+        ""
+    } else {
+        "; frame-src https: http:"
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors 'none'{frame_src}"
+    );
+    with_headers(StatusCode::OK, page("One moment", &body), csp)
 }

@@ -52,6 +52,10 @@ impl Idp {
         format!("{}/sso", self.entity_id)
     }
 
+    pub(crate) fn slo_url(&self) -> String {
+        format!("{}/slo", self.entity_id)
+    }
+
     /// The cookie path: cookies of one tenant's IdP never reach another's.
     pub(crate) fn cookie_path(&self) -> String {
         format!("/saml/{}/", self.slug)
@@ -84,6 +88,8 @@ impl Idp {
                 r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>"#,
                 r#"<ds:X509Certificate>{cert}</ds:X509Certificate>"#,
                 r#"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
+                r#"<md:SingleLogoutService Binding="{post}" Location="{slo}"/>"#,
                 r#"<md:NameIDFormat>{email}</md:NameIDFormat>"#,
                 r#"<md:NameIDFormat>{persistent}</md:NameIDFormat>"#,
                 r#"<md:NameIDFormat>{transient}</md:NameIDFormat>"#,
@@ -102,6 +108,7 @@ impl Idp {
             redirect = BINDING_REDIRECT,
             post = BINDING_POST,
             sso = sso,
+            slo = esc(&self.slo_url()),
         )
     }
 }

@@ -1,6 +1,6 @@
 //! The SAML 2.0 identity-provider frontend: every tenant is its own IdP under
 //! `/saml/<tenant>/` (metadata, SSO over HTTP-Redirect and HTTP-POST, the login page with its
-//! TOTP step, IdP-initiated starts), mounted by the binary on the API's HTTPS listener. It owns
+//! TOTP step, IdP-initiated starts, single logout), mounted by the binary on the API's HTTPS listener. It owns
 //! AuthnRequest validation, the login flow, and signed Responses. It must never open the store or
 //! decide allow/deny itself: credentials go through the core's one authentication call, SSO
 //! sessions, keys and the replay cache through the core's SAML service.
@@ -14,6 +14,7 @@ mod idp;
 mod request;
 mod response;
 mod routes;
+mod slo;
 mod xml;
 
 pub use error::{directory_status, Error, SamlStatus};
@@ -92,6 +93,10 @@ pub fn router(state: SamlState) -> Router {
         .route(
             "/saml/{tenant}/apps/{app}/start",
             get(routes::idp_initiated),
+        )
+        .route(
+            "/saml/{tenant}/slo",
+            get(routes::slo_redirect).post(routes::slo_post),
         )
         .layer(DefaultBodyLimit::max(MAX_ENCODED + 16 * 1024))
         .with_state(state)

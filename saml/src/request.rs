@@ -38,12 +38,12 @@ const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
 
-/// A request as it arrived, before any check.
+/// A message as it arrived, before any check.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Incoming<'a> {
     /// HTTP-Redirect: the raw query string.
     Redirect(&'a str),
-    /// HTTP-POST: the form's SAMLRequest and RelayState.
+    /// HTTP-POST: the form's SAMLRequest (or SAMLResponse) and RelayState.
     Post {
         saml_request: &'a str,
         relay_state: Option<&'a str>,
@@ -65,8 +65,11 @@ pub(crate) struct Validated {
 /// The Redirect binding's query, split strictly: each of our parameters at most once, values
 /// kept both raw (for the signed octets) and decoded.
 #[derive(Debug, Default)]
-struct Query<'a> {
+pub(crate) struct Query<'a> {
+    /// SAMLRequest or SAMLResponse (never both).
     saml_request: Option<(&'a str, String)>,
+    /// Which of the two it was (the first name of the signed octets).
+    message_key: &'a str,
     relay_state: Option<(&'a str, String)>,
     sig_alg: Option<(&'a str, String)>,
     signature: Option<(&'a str, String)>,
@@ -102,7 +105,10 @@ fn parse_query(raw: &str) -> Result<Query<'_>, Error> {
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = match k {
-            "SAMLRequest" => &mut q.saml_request,
+            "SAMLRequest" | "SAMLResponse" => {
+                q.message_key = k;
+                &mut q.saml_request
+            }
             "RelayState" => &mut q.relay_state,
             "SigAlg" => &mut q.sig_alg,
             "Signature" => &mut q.signature,
@@ -153,17 +159,21 @@ pub(crate) fn relay_state_from_query(raw: &str) -> Result<Option<String>, Error>
     relay(q.relay_state.map(|(_, v)| v))
 }
 
-/// Parses AuthnRequest XML that passed the DTD guard, insisting the root is an AuthnRequest of
-/// the SAML protocol namespace (samael's deserializer does not look at the root's name).
-fn parse(xml_text: &str) -> Result<AuthnRequest, Error> {
+/// Parses protocol XML after the DTD guard, insisting the root is `local` of the SAML protocol
+/// namespace (samael's deserializer does not look at the root's name).
+pub(crate) fn parse_root<T: std::str::FromStr>(xml_text: &str, local: &str) -> Result<T, Error> {
     xml::refuse_dtd(xml_text)?;
     match xml::root_name(xml_text) {
-        Some((local, ns)) if local == "AuthnRequest" && ns == PROTOCOL_NS => {}
-        _ => return Err(Error::Malformed("not an AuthnRequest")),
+        Some((l, ns)) if l == local && ns == PROTOCOL_NS => {}
+        _ => return Err(Error::Malformed("not the expected SAML message")),
     }
     xml_text
-        .parse::<AuthnRequest>()
-        .map_err(|_| Error::Malformed("not a valid AuthnRequest"))
+        .parse::<T>()
+        .map_err(|_| Error::Malformed("not a valid SAML message"))
+}
+
+fn parse(xml_text: &str) -> Result<AuthnRequest, Error> {
+    parse_root(xml_text, "AuthnRequest")
 }
 
 /// The SP's registered certificate as DER (PEM or bare base64 accepted at registration).
@@ -196,7 +206,7 @@ fn verify_redirect(q: &Query<'_>, cert_der: &[u8]) -> Result<(), Error> {
         RSA_SHA512 => MessageDigest::sha512(),
         _ => return Err(Error::BadSignature("signature algorithm not accepted")),
     };
-    let mut signed = format!("SAMLRequest={raw_req}");
+    let mut signed = format!("{}={raw_req}", q.message_key);
     if let Some((raw_relay, _)) = &q.relay_state {
         signed.push_str("&RelayState=");
         signed.push_str(raw_relay);
@@ -215,8 +225,13 @@ fn verify_redirect(q: &Query<'_>, cert_der: &[u8]) -> Result<(), Error> {
     }
 }
 
-/// The signed part of a POSTed request, verified against the SP's certificate only.
-fn verify_post(xml_text: &str, cert_der: &[u8]) -> Result<AuthnRequest, Error> {
+/// The signed part of a POSTed message, verified against the SP's certificate only, parsed as
+/// `local`.
+fn verify_post<T: std::str::FromStr>(
+    xml_text: &str,
+    cert_der: &[u8],
+    local: &str,
+) -> Result<T, Error> {
     let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml_text,
         &[CertificateDer::from(cert_der.to_vec())],
@@ -228,17 +243,15 @@ fn verify_post(xml_text: &str, cert_der: &[u8]) -> Result<AuthnRequest, Error> {
         ]),
     )
     .map_err(|_| Error::BadSignature("the signature does not verify"))?;
-    parse(&reduced).map_err(|_| Error::BadSignature("the signed element is not the request"))
+    parse_root(&reduced, local)
+        .map_err(|_| Error::BadSignature("the signed element is not the request"))
 }
 
-/// Decodes and checks an AuthnRequest sent to `idp`'s SSO endpoint at `now`: every check of the
-/// issue, the replay cache last. Errors are answered with a page: nothing goes to an SP.
-pub(crate) fn validate(
-    dir: &Directory,
-    idp: &Idp,
+/// A message decoded from its binding: the XML, the RelayState, and (Redirect) the query whose
+/// signature covers it.
+pub(crate) fn decode(
     incoming: Incoming<'_>,
-    now: Timestamp,
-) -> Result<(Application, Validated), Error> {
+) -> Result<(String, Option<String>, Option<Query<'_>>), Error> {
     let (xml_text, relay_state, query) = match incoming {
         Incoming::Redirect(raw) => {
             let q = parse_query(raw)?;
@@ -268,52 +281,79 @@ pub(crate) fn validate(
             (text, relay_state.map(str::to_string), None)
         }
     };
-    let relay_state = relay(relay_state)?;
-    // Unverified: only to learn which SP claims to send it.
-    let claimed = parse(&xml_text)?;
-    let issuer = claimed
-        .issuer_value()
+    Ok((xml_text, relay(relay_state)?, query))
+}
+
+/// The registered SP named by an Issuer, in this tenant only.
+pub(crate) fn sp_by_issuer(
+    dir: &Directory,
+    idp: &Idp,
+    issuer: Option<String>,
+) -> Result<(String, Application), Error> {
+    let issuer = issuer
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .ok_or(Error::UnknownIssuer)?;
-    let app = match dir
+    match dir
         .saml()
         .service_provider(&Actor::system(), idp.tenant, &issuer)
     {
-        Ok(a) => a,
-        Err(tessera_directory::Error::NotFound) => return Err(Error::UnknownIssuer),
-        Err(e) => return Err(from_directory(e)),
-    };
-    let AppKind::Saml(sp) = &app.kind else {
-        return Err(Error::UnknownIssuer);
-    };
+        Ok(a) if matches!(a.kind, AppKind::Saml(_)) => Ok((issuer, a)),
+        Ok(_) | Err(tessera_directory::Error::NotFound) => Err(Error::UnknownIssuer),
+        Err(e) => Err(from_directory(e)),
+    }
+}
+
+/// How a message was received, for [`trusted`].
+pub(crate) struct Received<'q, 'a, T> {
+    pub(crate) xml_text: &'q str,
+    pub(crate) query: &'q Option<Query<'a>>,
+    /// The message as parsed before any verification.
+    pub(crate) claimed: T,
+    /// Whether the claimed message carries an XML signature.
+    pub(crate) embedded_signature: bool,
+    /// The root element's local name.
+    pub(crate) local: &'static str,
+}
+
+/// The form of a message to act on: when the SP signs (or must), the signed element verified
+/// with its registered certificate only — and it must be the message itself, not one wrapped
+/// inside it; otherwise the message as claimed. Also says whether it was signed.
+pub(crate) fn trusted<T: std::str::FromStr>(
+    sp: &SamlServiceProvider,
+    r: Received<'_, '_, T>,
+    id_of: fn(&T) -> Option<&str>,
+) -> Result<(T, bool), Error> {
     let cert = sp_cert_der(sp)?;
-    // From here on only what the SP's registered certificate vouches for, when it signs.
-    let (req, signed) = match (&query, &cert) {
+    match (r.query, &cert) {
         (Some(q), Some(der)) if q.signature.is_some() || sp.options.require_signed_requests => {
             verify_redirect(q, der)?;
-            (claimed, true)
+            Ok((r.claimed, true))
         }
-        (None, Some(der)) if claimed.signature.is_some() || sp.options.require_signed_requests => {
-            let verified = verify_post(&xml_text, der)?;
-            // The signed element must be the document itself, not one wrapped inside it.
-            if verified.id != claimed.id {
+        (None, Some(der)) if r.embedded_signature || sp.options.require_signed_requests => {
+            let verified: T = verify_post(r.xml_text, der, r.local)?;
+            if id_of(&verified) != id_of(&r.claimed) {
                 return Err(Error::BadSignature("the signed element is not the request"));
             }
-            (verified, true)
+            Ok((verified, true))
         }
         _ if sp.options.require_signed_requests => {
-            return Err(Error::BadSignature("the request is not signed"))
+            Err(Error::BadSignature("the request is not signed"))
         }
-        _ => (claimed, false),
-    };
-    if req.issuer_value().map(|s| s.trim().to_string()).as_deref() != Some(issuer.as_str()) {
-        return Err(Error::UnknownIssuer);
+        _ => Ok((r.claimed, false)),
     }
-    if req.version != "2.0" {
-        return Err(Error::Malformed("not SAML 2.0"));
+}
+
+/// Checks an IssueInstant against the window at `now`.
+pub(crate) fn fresh(issued: Timestamp, now: Timestamp) -> Result<(), Error> {
+    if issued > now.plus_secs(SKEW_SECS) || issued < now.plus_secs(-(MAX_AGE_SECS + SKEW_SECS)) {
+        return Err(Error::Stale);
     }
-    let id = req.id.clone();
+    Ok(())
+}
+
+/// A message ID we accept: an NCName-ish token of bounded length.
+pub(crate) fn check_id(id: &str) -> Result<(), Error> {
     if id.is_empty()
         || id.len() > MAX_ID_LEN
         || !id
@@ -322,15 +362,62 @@ pub(crate) fn validate(
     {
         return Err(Error::Malformed("bad request ID"));
     }
+    Ok(())
+}
+
+/// Remembers a message ID until it would be stale anyway: a second use is a replay.
+pub(crate) fn remember(
+    dir: &Directory,
+    idp: &Idp,
+    app: AppId,
+    id: &str,
+    issued: Timestamp,
+) -> Result<(), Error> {
+    let until = issued.plus_secs(MAX_AGE_SECS + 2 * SKEW_SECS);
+    dir.saml()
+        .remember_request(&Actor::system(), idp.tenant, app, id, until)
+        .map_err(from_directory)
+}
+
+/// Decodes and checks an AuthnRequest sent to `idp`'s SSO endpoint at `now`: every check of the
+/// issue, the replay cache last. Errors are answered with a page: nothing goes to an SP.
+pub(crate) fn validate(
+    dir: &Directory,
+    idp: &Idp,
+    incoming: Incoming<'_>,
+    now: Timestamp,
+) -> Result<(Application, Validated), Error> {
+    let (xml_text, relay_state, query) = decode(incoming)?;
+    // Unverified: only to learn which SP claims to send it.
+    let claimed = parse(&xml_text)?;
+    let (issuer, app) = sp_by_issuer(dir, idp, claimed.issuer_value())?;
+    let AppKind::Saml(sp) = &app.kind else {
+        return Err(Error::UnknownIssuer);
+    };
+    let embedded_signature = claimed.signature.is_some();
+    let received = Received {
+        xml_text: &xml_text,
+        query: &query,
+        claimed,
+        embedded_signature,
+        local: "AuthnRequest",
+    };
+    let (req, signed) = trusted(sp, received, |r: &AuthnRequest| Some(r.id.as_str()))?;
+    if req.issuer_value().map(|s| s.trim().to_string()).as_deref() != Some(issuer.as_str()) {
+        return Err(Error::UnknownIssuer);
+    }
+    if req.version != "2.0" {
+        return Err(Error::Malformed("not SAML 2.0"));
+    }
+    let id = req.id.clone();
+    check_id(&id)?;
     match &req.destination {
         Some(d) if d != &idp.sso_url() => return Err(Error::WrongDestination),
         None if signed => return Err(Error::WrongDestination),
         _ => {}
     }
     let issued = Timestamp::from_secs(req.issue_instant.timestamp());
-    if issued > now.plus_secs(SKEW_SECS) || issued < now.plus_secs(-(MAX_AGE_SECS + SKEW_SECS)) {
-        return Err(Error::Stale);
-    }
+    fresh(issued, now)?;
     if let Some(b) = &req.protocol_binding {
         if b != BINDING_POST {
             return Err(Error::UnregisteredAcs);
@@ -356,11 +443,7 @@ pub(crate) fn validate(
             .clone(),
         (None, None) => default_acs(sp)?,
     };
-    // Remembered until it would be refused as stale anyway.
-    let until = issued.plus_secs(MAX_AGE_SECS + 2 * SKEW_SECS);
-    dir.saml()
-        .remember_request(&Actor::system(), idp.tenant, app.id, &id, until)
-        .map_err(from_directory)?;
+    remember(dir, idp, app.id, &id, issued)?;
     let v = Validated {
         app: app.id,
         sp_entity_id: sp.entity_id.clone(),

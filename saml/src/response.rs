@@ -48,7 +48,7 @@ pub(crate) struct Subject<'a> {
 
 /// The NameID (format URI, value) the SP receives; `None` when the user has no value for it
 /// (an e-mail format and no e-mail address).
-fn name_id_for(
+pub(crate) fn name_id_for(
     idp_key: &IdpKey,
     sp: &SamlServiceProvider,
     user: &User,
@@ -181,12 +181,26 @@ fn assertion(
     }
 }
 
+/// Where a status response goes: its root element, Destination and InResponseTo.
+struct To<'a> {
+    root: &'static str,
+    destination: &'a str,
+    in_response_to: Option<&'a str>,
+}
+
+fn to_acs<'a>(aud: &Audience<'a>) -> To<'a> {
+    To {
+        root: "Response",
+        destination: aud.acs_url,
+        in_response_to: aud.in_response_to,
+    }
+}
+
 fn envelope(
     idp: &Idp,
     key: &IdpKey,
-    aud: &Audience<'_>,
-    status: SamlStatus,
-    inner: &str,
+    to: To<'_>,
+    (status, inner): (SamlStatus, &str),
     sign_it: bool,
     now: Timestamp,
 ) -> Result<String, Error> {
@@ -198,7 +212,7 @@ fn envelope(
         ),
         None => format!(r#"<samlp:StatusCode Value="{top}"/>"#),
     };
-    let in_response_to = aud
+    let in_response_to = to
         .in_response_to
         .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
         .unwrap_or_default();
@@ -209,16 +223,17 @@ fn envelope(
     };
     let xml = format!(
         concat!(
-            r#"<samlp:Response xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" "#,
+            r#"<samlp:{root} xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" "#,
             r#"IssueInstant="{now}" Destination="{dest}"{irt}>"#,
             r#"<saml:Issuer>{issuer}</saml:Issuer>{sig}"#,
-            r#"<samlp:Status>{status}</samlp:Status>{inner}</samlp:Response>"#
+            r#"<samlp:Status>{status}</samlp:Status>{inner}</samlp:{root}>"#
         ),
+        root = to.root,
         p = NS_PROTOCOL,
         a = NS_ASSERTION,
         id = id,
         now = time(now),
-        dest = esc(aud.acs_url),
+        dest = esc(to.destination),
         irt = in_response_to,
         issuer = esc(&idp.entity_id),
         sig = sig,
@@ -302,9 +317,8 @@ pub(crate) fn success(
     envelope(
         idp,
         key,
-        aud,
-        SamlStatus::Success,
-        &a,
+        to_acs(aud),
+        (SamlStatus::Success, &a),
         aud.sp.options.sign_response,
         now,
     )
@@ -318,7 +332,62 @@ pub(crate) fn failure(
     status: SamlStatus,
     now: Timestamp,
 ) -> Result<String, Error> {
-    envelope(idp, key, aud, status, "", true, now)
+    envelope(idp, key, to_acs(aud), (status, ""), true, now)
+}
+
+/// A signed LogoutResponse to an SP's SLO URL.
+pub(crate) fn logout_response(
+    idp: &Idp,
+    key: &IdpKey,
+    slo_url: &str,
+    in_response_to: &str,
+    now: Timestamp,
+) -> Result<String, Error> {
+    let to = To {
+        root: "LogoutResponse",
+        destination: slo_url,
+        in_response_to: Some(in_response_to),
+    };
+    envelope(idp, key, to, (SamlStatus::Success, ""), true, now)
+}
+
+/// A LogoutRequest telling another SP of the session that the user signed out (unsigned XML:
+/// the Redirect binding signs the query).
+pub(crate) fn logout_request(
+    idp: &Idp,
+    slo_url: &str,
+    (format, value): (&str, String),
+    sp_entity_id: &str,
+    session_index: &str,
+    now: Timestamp,
+) -> String {
+    let qualifiers = if format == name_id::PERSISTENT {
+        format!(
+            r#" NameQualifier="{}" SPNameQualifier="{}""#,
+            esc(&idp.entity_id),
+            esc(sp_entity_id)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" "#,
+            r#"IssueInstant="{now}" Destination="{dest}"><saml:Issuer>{issuer}</saml:Issuer>"#,
+            r#"<saml:NameID Format="{format}"{q}>{value}</saml:NameID>"#,
+            r#"<samlp:SessionIndex>{session}</samlp:SessionIndex></samlp:LogoutRequest>"#
+        ),
+        p = NS_PROTOCOL,
+        a = NS_ASSERTION,
+        id = new_id(),
+        now = time(now),
+        dest = esc(slo_url),
+        issuer = esc(&idp.entity_id),
+        format = format,
+        q = qualifiers,
+        value = esc(&value),
+        session = esc(session_index),
+    )
 }
 
 /// Base64 of a Response for the HTTP-POST binding.

@@ -10,6 +10,7 @@ use crate::html::{self, Notice};
 use crate::idp::Idp;
 use crate::request::{self, Incoming};
 use crate::response::{self, Audience, Subject};
+use crate::slo;
 use crate::SamlState;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
@@ -577,6 +578,97 @@ pub(crate) async fn idp_initiated(
             }
             Err(e) => error_page(&e),
         }
+    })
+    .await
+}
+
+/// Single logout (see `slo`): a LogoutRequest ends the browser's session and is answered; a
+/// LogoutResponse from a notified SP just gets a small page (it is loaded in a hidden frame).
+fn slo(st: &SamlState, slug: &str, incoming: Incoming<'_>, headers: &HeaderMap) -> Response {
+    let idp = match resolve(st, slug) {
+        Ok(i) => i,
+        Err(e) => return error_page(&e),
+    };
+    if slo::is_response(incoming) {
+        return html::message(StatusCode::OK, "Signed out", "You are signed out.");
+    }
+    let dir = st.dir();
+    let l = match slo::validate(dir, &idp, incoming, dir.now()) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::info!(tenant = %slug, error = %e, "SAML LogoutRequest refused");
+            return error_page(&e);
+        }
+    };
+    let answered = (|| {
+        let key = idp.key(dir)?;
+        let session = slo::end_session(dir, &idp, cookie(headers, SESSION_COOKIE))?;
+        let frames = match &session {
+            Some(s) => slo::notifications(st, &idp, &key, s, l.app)?,
+            None => Vec::new(),
+        };
+        let xml = response::logout_response(&idp, &key, &l.slo_url, &l.request_id, dir.now())?;
+        Ok(html::post_form_with_frames(
+            &l.slo_url,
+            &response::encode(&xml),
+            l.relay_state.as_deref(),
+            &frames,
+        ))
+    })();
+    let mut r = or_page(answered);
+    set_cookie(
+        &mut r,
+        format!(
+            "{SESSION_COOKIE}=; Path={}; Max-Age=0; Secure; HttpOnly; SameSite=None",
+            idp.cookie_path()
+        ),
+    );
+    r
+}
+
+pub(crate) async fn slo_redirect(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| {
+        let q = q.unwrap_or_default();
+        slo(st, &slug, Incoming::Redirect(&q), &headers)
+    })
+    .await
+}
+
+/// The HTTP-POST binding's form at the SLO endpoint: a request or a response.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SloForm {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+pub(crate) async fn slo_post(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<SloForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(&Error::Malformed("not a SAML HTTP-POST form"));
+    };
+    blocking(st, move |st| {
+        let message = match (&form.saml_request, &form.saml_response) {
+            (Some(m), None) | (None, Some(m)) => m,
+            _ => return error_page(&Error::Malformed("one SAMLRequest or SAMLResponse")),
+        };
+        let incoming = Incoming::Post {
+            saml_request: message,
+            relay_state: form.relay_state.as_deref(),
+        };
+        slo(st, &slug, incoming, &headers)
     })
     .await
 }

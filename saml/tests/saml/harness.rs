@@ -6,7 +6,7 @@
 //! The tree: root → acme (msp) → contoso, fabrikam, initech. contoso: alice (staff; e-mail,
 //! given name), bob (not in staff); SPs `wiki` (persistent NameID, mail/givenName/groups,
 //! unsigned requests) and `crm` (requires requests signed with the registered SP certificate;
-//! groups filtered to `staff`) and `vault` (assertions encrypted to crm's certificate), all
+//! groups filtered to `staff`), both with an SLO URL, and `vault` (assertions encrypted to crm's certificate), all
 //! bound to staff. fabrikam: alice (staff) and its own `wiki`.
 //! initech: carol (staff) with TOTP, MFA required for SAML, and a `wiki`.
 
@@ -36,6 +36,8 @@ pub const WIKI: &str = "https://wiki.contoso.test/sp";
 pub const WIKI_ACS: &str = "http://localhost/wiki/acs";
 pub const CRM: &str = "https://crm.contoso.test/sp";
 pub const CRM_ACS: &str = "http://localhost/crm/acs";
+pub const WIKI_SLO: &str = "http://localhost/wiki/slo";
+pub const CRM_SLO: &str = "http://localhost/crm/slo";
 pub const VAULT: &str = "https://vault.contoso.test/sp";
 pub const VAULT_ACS: &str = "http://localhost/vault/acs";
 pub const FWIKI: &str = "https://wiki.fabrikam.test/sp";
@@ -185,16 +187,16 @@ impl Idp {
                 )
                 .unwrap()
         };
-        app(
-            &contoso,
-            "wiki",
-            sp(WIKI, WIKI_ACS, SpOptions::default()),
-            &staff,
-        );
+        let wiki = SpOptions {
+            slo_url: Some(WIKI_SLO.into()),
+            ..SpOptions::default()
+        };
+        app(&contoso, "wiki", sp(WIKI, WIKI_ACS, wiki), &staff);
         let crm = SpOptions {
             certificate: Some(crm_key.cert_pem.clone()),
             require_signed_requests: true,
             groups_filter: vec!["staff".into()],
+            slo_url: Some(CRM_SLO.into()),
             ..SpOptions::default()
         };
         app(&contoso, "crm", sp(CRM, CRM_ACS, crm), &staff);
@@ -359,12 +361,12 @@ impl Idp {
 
     /// The settings of the SP `wiki` of contoso for sp.py.
     pub fn wiki(&self) -> serde_json::Value {
-        serde_json::json!({"entity_id": WIKI, "acs": WIKI_ACS})
+        serde_json::json!({"entity_id": WIKI, "acs": WIKI_ACS, "slo": WIKI_SLO})
     }
 
     pub fn crm(&self, key: &KeyPair) -> serde_json::Value {
         serde_json::json!({
-            "entity_id": CRM, "acs": CRM_ACS, "sign": true,
+            "entity_id": CRM, "acs": CRM_ACS, "slo": CRM_SLO, "sign": true,
             "key_file": key.key_file, "cert_file": key.cert_file,
         })
     }

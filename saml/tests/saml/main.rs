@@ -14,3 +14,4 @@ mod isolation;
 mod login;
 mod negative;
 mod signatures;
+mod slo;

@@ -36,7 +36,12 @@ def sp_client(cfg):
             "sp": {
                 "endpoints": {
                     "assertion_consumer_service": [(sp["acs"], BINDING_HTTP_POST)],
+                    "single_logout_service": [
+                        (sp.get("slo", sp["acs"]), BINDING_HTTP_REDIRECT),
+                        (sp.get("slo", sp["acs"]), BINDING_HTTP_POST),
+                    ],
                 },
+                "logout_requests_signed": bool(sp.get("sign")),
                 "authn_requests_signed": bool(sp.get("sign")),
                 "want_response_signed": True,
                 "want_assertions_signed": True,
@@ -140,17 +145,57 @@ def authn_request(cfg, client):
     return binding, req_id, info
 
 
+def send(browser, binding, info):
+    """Sends what pysaml2 prepared for a binding through the browser."""
+    if binding == BINDING_HTTP_REDIRECT:
+        return browser.get(dict(info["headers"])["Location"])
+    return browser.post(form_action(info["data"]), hidden_inputs(info["data"]))
+
+
 def sp_initiated(cfg):
     client = sp_client(cfg)
     binding, req_id, info = authn_request(cfg, client)
     browser = Browser(cfg.get("cookies"))
-    if binding == BINDING_HTTP_REDIRECT:
-        location = dict(info["headers"])["Location"]
-        r = browser.get(location)
-    else:
-        fields = hidden_inputs(info["data"])
-        r = browser.post(form_action(info["data"]), fields)
+    r = send(browser, binding, info)
     return finish(cfg, client, browser, r, {req_id: cfg.get("relay_state", "")})
+
+
+def login_logout(cfg):
+    """Signs in at the SP, then signs out with SLO over cfg["slo_binding"]."""
+    client = sp_client(cfg)
+    client.config.preferred_binding["single_logout_service"] = [
+        BINDING_HTTP_REDIRECT if cfg["slo_binding"] == "redirect" else BINDING_HTTP_POST
+    ]
+    binding, req_id, info = authn_request(cfg, client)
+    browser = Browser(cfg.get("cookies"))
+    _, fields, pages, _ = drive(cfg, browser, send(browser, binding, info))
+    login = client.parse_authn_request_response(
+        fields["SAMLResponse"], BINDING_HTTP_POST, outstanding={req_id: ""}
+    )
+    cookies_before = dict(browser.cookies)
+    sign = bool(cfg["sp"].get("sign"))
+    out = client.global_logout(
+        login.name_id, sign=sign, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+    )
+    lbinding, info = out[cfg["idp_entity_id"]]
+    r = send(browser, lbinding, info)
+    assert r.status_code == 200, f"IdP answered {r.status_code}: {r.text[:400]}"
+    page = r.text
+    frames = [html.unescape(u) for u in re.findall(r'<iframe src="([^"]+)"', page)]
+    fields = hidden_inputs(page)
+    resp = client.parse_logout_request_response(fields["SAMLResponse"], BINDING_HTTP_POST)
+    status = resp.response.status.status_code.value
+    client.handle_logout_response(resp)
+    return {
+        "login_pages": pages,
+        "name_id": login.name_id.text,
+        "logout_binding": lbinding,
+        "logout_action": form_action(page),
+        "logout_status": status,
+        "frames": frames,
+        "cookies_before": cookies_before,
+        "cookies_after": browser.cookies,
+    }
 
 
 def idp_initiated(cfg):
@@ -189,7 +234,7 @@ def finish(cfg, client, browser, r, outstanding):
         "name_id_format": resp.name_id.format,
         "attributes": resp.get_identity(),
         "authn_class": authn[0][0] if authn else None,
-        "session_index": resp.session_index() if hasattr(resp, "session_index") else None,
+        "session_index": resp.session_info().get("session_index"),
         "in_response_to": resp.in_response_to,
         "relay_state": fields.get("RelayState"),
         "cookies": browser.cookies,
@@ -214,7 +259,12 @@ def request_only(cfg):
 def main():
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
-    action = {"sp-initiated": sp_initiated, "idp-initiated": idp_initiated, "request": request_only}
+    action = {
+        "sp-initiated": sp_initiated,
+        "idp-initiated": idp_initiated,
+        "request": request_only,
+        "login-logout": login_logout,
+    }
     print(json.dumps(action[cfg["action"]](cfg)))
 
 
