@@ -48,20 +48,15 @@ lint: toolchain
 bench: deps
 	$(CARGO) bench --locked -p tessera-directory
 
-## make bench-ldap: Tessera against a private slapd with the same users and the same LDAP
-## workloads, one side-by-side table with the targets (bench/ldap/run.sh; its BENCH_* variables
-## set sizes and counts). Installs slapd and ldap-utils without starting the system slapd. Not
-## part of `make test`.
-# Debian packages `make bench-ldap` needs besides DEB_PACKAGES (slapd ships the argon2 module).
-BENCH_LDAP_PACKAGES := slapd ldap-utils
-
-.PHONY: bench-ldap
-bench-ldap: deps
-	@missing=""; for p in $(BENCH_LDAP_PACKAGES); do \
+# $(call bench_packages,PACKAGES,SERVICE): installs the missing Debian PACKAGES with a
+# policy-rc.d guard so that no service starts, and keeps the system SERVICE stopped (a bench
+# runs its own private server).
+define bench_packages
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing (the system slapd is kept stopped: the bench runs its own)"; \
+	  echo "installing:$$missing (the system $(2) is kept stopped: the bench runs its own)"; \
 	  guard=""; \
 	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
 	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
@@ -71,16 +66,47 @@ bench-ldap: deps
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	  rc=$$?; \
 	  if [ -n "$$guard" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
-	  if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now slapd >/dev/null 2>&1 || true; fi; \
+	  if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now $(2) >/dev/null 2>&1 || true; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	fi
+endef
+
+# $(call bench_run,SCRIPT): builds ldapbench and tessera (release, locked) and runs SCRIPT.
+define bench_run
 	@# One cargo run for both (one feature resolution, so the dependencies build once); when
 	@# tessera does not build, ldapbench alone and the bench reports Tessera as not available.
 	@if $(CARGO) build --release --locked -p ldapbench -p tessera; then built=ok; else \
 	  $(CARGO) build --release --locked -p ldapbench || exit 1; built=failed; \
 	  echo "warning: tessera did not build: its half of the bench is reported as not available" >&2; \
 	fi; \
-	BENCH_TESSERA_BUILD=$$built bash bench/ldap/run.sh
+	BENCH_TESSERA_BUILD=$$built bash $(1)
+endef
+
+## make bench-ldap: Tessera against a private slapd with the same users and the same LDAP
+## workloads, one side-by-side table with the targets (bench/ldap/run.sh; its BENCH_* variables
+## set sizes and counts). Installs slapd and ldap-utils without starting the system slapd. Not
+## part of `make test`.
+# Debian packages `make bench-ldap` needs besides DEB_PACKAGES (slapd ships the argon2 module).
+BENCH_LDAP_PACKAGES := slapd ldap-utils
+
+.PHONY: bench-ldap
+bench-ldap: deps
+	$(call bench_packages,$(BENCH_LDAP_PACKAGES),slapd)
+	$(call bench_run,bench/ldap/run.sh)
+
+## make bench-radius: Tessera's RADIUS frontend against a private FreeRADIUS (Debian's, same
+## users, equal-cost hashes) driven by radclient and eapol_test: argon2 PAP, cached PAP, EAP-TTLS
+## wall time and throughput; one side-by-side table with the targets (bench/radius/run.sh; its
+## BENCH_* variables set counts). Installs freeradius without starting the system one. Not part
+## of `make test`.
+# Debian packages `make bench-radius` needs besides DEB_PACKAGES (openssl makes the EAP
+# certificate; python3's crypt module the equal-cost sha512-crypt hashes).
+BENCH_RADIUS_PACKAGES := freeradius freeradius-utils eapoltest openssl python3
+
+.PHONY: bench-radius
+bench-radius: deps
+	$(call bench_packages,$(BENCH_RADIUS_PACKAGES),freeradius)
+	$(call bench_run,bench/radius/run.sh)
 
 ## make fuzz-ldap: libFuzzer on the LDAP request path (decode → handler → directory) for
 ## FUZZ_SECS seconds (default 60), from fuzz/corpus/ldap_request; new inputs go to

@@ -110,19 +110,10 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 declare -A PID=()
 
-stop() { # side: SIGTERM, then SIGKILL after 15 s; only the process this script started
-  local p=${PID[$1]:-} i
-  if [ -n "$p" ]; then
-    kill -TERM "$p" 2>/dev/null || true
-    for i in $(seq 150); do
-      kill -0 "$p" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-    PID[$1]=""
-  fi
-}
+# stop <side>
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local rc=$?
   stop slapd

@@ -100,6 +100,9 @@ pub struct HashTime {
     pub min: Duration,
     /// How many were timed.
     pub rounds: usize,
+    /// The thread's CPU time per verification over them (clock-tick resolution over the whole
+    /// run; none when /proc cannot be read): what load on other cores disturbs far less.
+    pub cpu: Option<Duration>,
 }
 
 /// Times `rounds` verifications on this thread (after one untimed warm-up) and checks each.
@@ -108,6 +111,7 @@ pub fn time_verify(rounds: usize) -> Result<HashTime> {
     let stored = phc(&pw, &salt(0))?;
     verify(&pw, &stored)?;
     let mut each = Vec::with_capacity(rounds.max(1));
+    let cpu_start = crate::report::thread_cpu_us().ok();
     for _ in 0..rounds.max(1) {
         let sw = Stopwatch::start();
         let ok = verify(&pw, &stored)?;
@@ -116,8 +120,12 @@ pub fn time_verify(rounds: usize) -> Result<HashTime> {
             return Err(anyhow!("argon2id verification of a fresh hash failed"));
         }
     }
+    let cpu = cpu_start
+        .zip(crate::report::thread_cpu_us().ok())
+        .map(|(a, b)| Duration::from_micros(b.saturating_sub(a) / each.len().max(1) as u64));
     each.sort();
     Ok(HashTime {
+        cpu,
         median: each.get(each.len() / 2).copied().unwrap_or_default(),
         min: each.first().copied().unwrap_or_default(),
         rounds: each.len(),

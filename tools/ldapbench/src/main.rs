@@ -1,7 +1,9 @@
 //! `ldapbench`: the load tool behind `make bench-ldap` (bench/ldap/run.sh). It generates the one
 //! dataset both servers get (slapd's LDIF, Tessera's store), runs timed LDAP workloads against
 //! either server, and times a single argon2id verification for the bind target. It talks to
-//! servers only over LDAP and never starts or stops them: the script does that.
+//! servers only over LDAP and never starts or stops them: the script does that. `make
+//! bench-radius` (bench/radius/run.sh) reuses its seed (with a RADIUS client), its passwords and
+//! its argon2id timing.
 
 mod clock;
 mod data;
@@ -77,6 +79,21 @@ enum Command {
         /// The master key file to create (outside the data directory).
         #[arg(long)]
         master_key_file: PathBuf,
+        /// Also register a RADIUS client (NAS 127.0.0.1/32, this shared secret, 16 characters
+        /// or more) bound to the group of the users with passwords (`make bench-radius`).
+        #[arg(long)]
+        radius_secret: Option<String>,
+    },
+    /// Print `username password` lines of the dataset's users `first` .. `first + count`
+    /// (for a server seeded from outside this tool: `make bench-radius` gives them to
+    /// FreeRADIUS).
+    Passwords {
+        /// The first user.
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+        /// How many.
+        #[arg(long)]
+        count: usize,
     },
     /// Run one workload against a server and report ops/s and latency percentiles.
     Run(Box<RunArgs>),
@@ -269,7 +286,22 @@ fn main() -> Result<()> {
             data,
             data_dir,
             master_key_file,
-        } => seed::seed(&data.dataset(), &data_dir, &master_key_file),
+            radius_secret,
+        } => seed::seed(
+            &data.dataset(),
+            &data_dir,
+            &master_key_file,
+            radius_secret.as_deref(),
+        ),
+        Command::Passwords { first, count } => {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for i in first..first.saturating_add(count) {
+                writeln!(out, "{} {}", Dataset::username(i), Dataset::password(i))?;
+            }
+            out.flush()?;
+            Ok(())
+        }
         Command::Run(args) => {
             let d = args.data.dataset();
             let plan = load::Plan {
@@ -319,14 +351,15 @@ fn main() -> Result<()> {
             let target = 0.95 * n as f64 / t.median.as_secs_f64().max(1e-9);
             let parallel = hash::parallel_rate(n, rounds.div_ceil(2))?;
             println!(
-                "argon2id m={} t={} p={}: one verification {ms:.1} ms (median of {}, fastest {:.1} ms); \
-                 {n} cores → bind target 0.95 × {n} / {ms:.1} ms = {target:.0} binds/s; \
+                "argon2id m={} t={} p={}: one verification {ms:.1} ms (median of {}, fastest {:.1} ms, \
+                 {:.1} ms of CPU); {n} cores → bind target 0.95 × {n} / {ms:.1} ms = {target:.0} binds/s; \
                  {n} threads at once sustain {parallel:.0} verifications/s here",
                 hash::M_KIB,
                 hash::T,
                 hash::P,
                 t.rounds,
-                t.min.as_secs_f64() * 1000.0
+                t.min.as_secs_f64() * 1000.0,
+                t.cpu.unwrap_or_default().as_secs_f64() * 1000.0
             );
             if let Some(path) = &record {
                 report::record(
@@ -334,6 +367,8 @@ fn main() -> Result<()> {
                     &serde_json::json!({
                         "kind": "hash-time",
                         "single_hash_ms": ms,
+                        "fastest_hash_ms": t.min.as_secs_f64() * 1000.0,
+                        "single_hash_cpu_ms": t.cpu.map(|c| c.as_secs_f64() * 1000.0),
                         "cores": n,
                         "target_binds_per_sec": target,
                         "parallel_verifications_per_sec": parallel,

@@ -66,8 +66,17 @@ fn clock_ticks_per_sec() -> u64 {
 /// CPU time (user + system, all threads) a process has used so far, in microseconds, from
 /// `/proc/<pid>/stat` (clock-tick resolution, usually 10 ms).
 pub fn proc_cpu_us(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    stat_cpu_us(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time (user + system) the calling thread has used so far, in microseconds, from
+/// `/proc/thread-self/stat` (clock-tick resolution: time many operations at once).
+pub fn thread_cpu_us() -> Result<u64> {
+    stat_cpu_us("/proc/thread-self/stat")
+}
+
+fn stat_cpu_us(path: &str) -> Result<u64> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     // Fields after the command name (which may hold spaces): state is field 3, utime 14,
     // stime 15.
     let rest = stat.rsplit(')').next().unwrap_or("");
@@ -476,11 +485,13 @@ mod tests {
         let rss = proc_rss(pid).unwrap();
         assert!(rss.iter().any(|(k, v)| *k == "vmrss_kib" && *v > 0));
         let before = proc_cpu_us(pid).unwrap();
+        let thread_before = thread_cpu_us().unwrap();
         let mut x = 0u64;
         for i in 0..30_000_000u64 {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         assert!(proc_cpu_us(pid).unwrap() >= before, "{x}");
+        assert!(thread_cpu_us().unwrap() >= thread_before);
         assert!((10..=10_000).contains(&clock_ticks_per_sec()));
     }
 

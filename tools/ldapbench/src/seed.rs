@@ -1,17 +1,19 @@
 //! Tessera's half of the dataset: a new store holding root → `bench-msp` → the bench customer
 //! tenant with the same users, groups, memberships and passwords as slapd's LDIF, a service
 //! account with the "Directory Reader" role, and `ldap-users` bound to the tenant's LDAP
-//! service. Everything goes through `tessera_directory`'s public services as the system actor;
-//! it writes the master key file `tessera serve` then opens the store with.
+//! service (and, when a RADIUS secret is given, a RADIUS client for 127.0.0.1 bound to the same
+//! group, for `make bench-radius`). Everything goes through `tessera_directory`'s public services
+//! as the system actor; it writes the master key file `tessera serve` then opens the store with.
 
 use crate::clock::Stopwatch;
 use crate::data::{Dataset, BIG_GROUPS, BINDERS_GROUP, SERVICE_PASSWORD, SERVICE_USER};
 use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeSet;
 use std::path::Path;
 use tessera_directory::clock::ChaChaSource;
 use tessera_directory::model::{
-    GroupId, NewAssignment, NewGroup, NewPosix, NewTenant, NewUser, Subject, TenantId, UserId,
-    UserKind,
+    AppKind, GroupId, NewApplication, NewAssignment, NewGroup, NewPosix, NewTenant, NewUser,
+    RadiusClient, SharedSecret, Subject, TenantId, UserId, UserKind,
 };
 use tessera_directory::policy::TenantKind;
 use tessera_directory::secrets::MasterKey;
@@ -33,8 +35,24 @@ fn group(name: &str, gid: u32) -> NewGroup {
     }
 }
 
-/// Creates the store in `data` (which must not hold one yet) and the key file `key`.
-pub fn seed(d: &Dataset, data: &Path, key: &Path) -> Result<()> {
+/// The address of the RADIUS client registered for `make bench-radius` (the bench's radclient
+/// and eapol_test send from loopback).
+pub const RADIUS_NAS: &str = "127.0.0.1/32";
+/// The RADIUS client application's name.
+pub const RADIUS_APP: &str = "bench-nas";
+
+/// Creates the store in `data` (which must not hold one yet) and the key file `key`; with
+/// `radius_secret`, also a RADIUS client for [`RADIUS_NAS`] with that shared secret, bound to
+/// the group of the users with passwords.
+pub fn seed(d: &Dataset, data: &Path, key: &Path, radius_secret: Option<&str>) -> Result<()> {
+    if let Some(s) = radius_secret {
+        if s.chars().count() < SharedSecret::MIN_LEN {
+            bail!(
+                "--radius-secret must have at least {} characters",
+                SharedSecret::MIN_LEN
+            );
+        }
+    }
     if std::fs::read_dir(data).is_ok_and(|mut e| e.next().is_some()) {
         bail!(
             "{} is not empty: seed-tessera builds a new store",
@@ -141,6 +159,33 @@ pub fn seed(d: &Dataset, data: &Path, key: &Path) -> Result<()> {
     )?;
     let app = dir.applications().ldap_service(&sys, t)?;
     dir.applications().bind_group(&sys, t, app.id, binders)?;
+    let nas = match radius_secret {
+        Some(secret) => Some(
+            dir.applications()
+                .create(
+                    &sys,
+                    t,
+                    NewApplication {
+                        name: RADIUS_APP.into(),
+                        kind: AppKind::Radius(RadiusClient {
+                            addresses: vec![RADIUS_NAS.parse().context("the NAS address")?],
+                            secret: SharedSecret::new(secret),
+                            require_message_authenticator: true,
+                            reply: vec![],
+                        }),
+                        bound_groups: BTreeSet::from([binders]),
+                    },
+                )
+                .context("registering the RADIUS client")?
+                .id,
+        ),
+        None => None,
+    };
+    if nas.is_some() {
+        println!(
+            "tessera seed: RADIUS client {RADIUS_APP} ({RADIUS_NAS}) bound to {BINDERS_GROUP}"
+        );
+    }
 
     let sw = Stopwatch::start();
     let mut jobs: Vec<(UserId, String)> = vec![(svc.id, SERVICE_PASSWORD.to_string())];
@@ -159,6 +204,11 @@ pub fn seed(d: &Dataset, data: &Path, key: &Path) -> Result<()> {
     for who in std::iter::once(svc.id).chain(first_binder) {
         if !dir.applications().may_use(&sys, t, app.id, who)? {
             bail!("a user that must bind may not use the tenant's LDAP service");
+        }
+    }
+    if let (Some(nas), Some(who)) = (nas, first_binder) {
+        if !dir.applications().may_use(&sys, t, nas, who)? {
+            bail!("a user with a password may not use the bench's RADIUS client");
         }
     }
     println!(
