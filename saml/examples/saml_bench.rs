@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tessera_directory::clock::{Clock, SystemClock};
 use tessera_directory::model::{
-    AcsUrl, AppKind, Member, NameIdFormat, NewApplication, NewUser, SamlServiceProvider,
-    SpOptions,
+    AcsUrl, AppKind, Member, NameIdFormat, NewApplication, NewUser, SamlServiceProvider, SpOptions,
 };
 use tessera_directory::policy::{TenantKind, Timestamp};
 use tessera_directory::testkit::{new_group, new_tenant, TestDirectory};
@@ -35,7 +34,9 @@ fn env(name: &str, default: u64) -> u64 {
 fn esc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                char::from(b).to_string()
+            }
             b => format!("%{b:02X}"),
         })
         .collect()
@@ -97,7 +98,11 @@ impl Bench {
             .post(format!("{}/saml/contoso/login", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("cookie", format!("tessera_saml_flow={flow}"))
-            .body(format!("csrf={}&username=alice&password={}", esc(&csrf), esc(PW)))
+            .body(format!(
+                "csrf={}&username=alice&password={}",
+                esc(&csrf),
+                esc(PW)
+            ))
             .send()
             .unwrap();
         let session = cookie(&r, "tessera_saml_session").expect("a session");
@@ -235,6 +240,8 @@ fn main() {
     println!("SAML IdP, {threads} client threads, {secs} s each, loopback HTTP:");
     println!("| measure | per second | target |");
     println!("|---|---|---|");
-    println!("| signed responses (session, response + assertion signed) | {responses:.0} | >= 1000 |");
+    println!(
+        "| signed responses (session, response + assertion signed) | {responses:.0} | >= 1000 |"
+    );
     println!("| full SP-initiated logins (POST AuthnRequest, form, argon2id, response) | {logins:.1} | - |");
 }
