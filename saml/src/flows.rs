@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use subtle::ConstantTimeEq;
-use tessera_directory::model::{AppId, TenantId};
+use tessera_directory::model::{AppId, TenantId, UserId};
 use tessera_directory::policy::Timestamp;
 use tessera_directory::MfaPending;
 
@@ -37,6 +37,16 @@ pub(crate) enum Step {
     Password,
     /// The password was right; waiting for the TOTP code (the core's single-use step).
     Code(MfaPending),
+    /// The password was right but has expired: waiting for the current and a new one.
+    ChangePassword(UserId),
+}
+
+/// Which form a login in progress shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    Password,
+    Code,
+    ChangePassword,
 }
 
 /// One login in progress.
@@ -113,17 +123,23 @@ impl Flows {
         Ok(id)
     }
 
-    /// The CSRF token and whether the code step is reached, to render the form again.
+    /// The CSRF token and the form of the step reached, to render the form again.
     pub(crate) fn peek(
         &self,
         id: &FlowId,
         tenant: TenantId,
         now: Timestamp,
-    ) -> Option<(String, bool)> {
+    ) -> Option<(String, Form)> {
         let map = self.lock();
         let f = map.get(id)?;
-        (f.pending.tenant == tenant && now < f.expires)
-            .then(|| (f.csrf.clone(), matches!(f.step, Step::Code(_))))
+        (f.pending.tenant == tenant && now < f.expires).then(|| {
+            let form = match f.step {
+                Step::Password => Form::Password,
+                Step::Code(_) => Form::Code,
+                Step::ChangePassword(_) => Form::ChangePassword,
+            };
+            (f.csrf.clone(), form)
+        })
     }
 
     /// Takes a login out of the table for its next step: it must be of this tenant, live, and
@@ -175,8 +191,8 @@ mod tests {
         let other: TenantId = "00000000-0000-0000-0000-000000000001".parse().unwrap();
         let now = Timestamp::from_secs(1_000);
         let id = flows.start(pending(t), now).unwrap();
-        let (csrf, code) = flows.peek(&id, t, now).unwrap();
-        assert!(!code);
+        let (csrf, form) = flows.peek(&id, t, now).unwrap();
+        assert_eq!(form, Form::Password);
         assert!(flows.peek(&id, other, now).is_none());
         assert_eq!(
             flows.take(&id, "wrong", t, now).unwrap_err(),

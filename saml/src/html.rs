@@ -114,6 +114,54 @@ pub(crate) fn code_form(action: &str, csrf: &str, notice: Notice) -> Response {
     with_headers(StatusCode::OK, page("Verify", &body), CSP_FORM.into())
 }
 
+/// The form for an expired password: the current one again, and a new one twice; `problems`
+/// are what the password policy said of the last attempt.
+pub(crate) fn change_form(
+    action: &str,
+    csrf: &str,
+    notice: Notice,
+    problems: &[String],
+) -> Response {
+    let problems: String = if problems.is_empty() {
+        String::new()
+    } else {
+        let items: String = problems
+            .iter()
+            .map(|p| format!("<li>{}</li>", esc(p)))
+            .collect();
+        format!(
+            "<div role=\"alert\"><p>The new password was not accepted:</p><ul>{items}</ul></div>"
+        )
+    };
+    let body = format!(
+        concat!(
+            "<h1>Your password has expired</h1>{notice}{problems}",
+            "<p>Choose a new password to continue.</p>",
+            "<form method=\"post\" action=\"{action}\">",
+            "<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">",
+            "<p><label for=\"password\">Current password</label><br>",
+            "<input id=\"password\" name=\"password\" type=\"password\" ",
+            "autocomplete=\"current-password\" required autofocus></p>",
+            "<p><label for=\"new_password\">New password</label><br>",
+            "<input id=\"new_password\" name=\"new_password\" type=\"password\" ",
+            "autocomplete=\"new-password\" required></p>",
+            "<p><label for=\"confirm\">New password again</label><br>",
+            "<input id=\"confirm\" name=\"confirm\" type=\"password\" ",
+            "autocomplete=\"new-password\" required></p>",
+            "<p><button type=\"submit\">Change password and continue</button></p></form>"
+        ),
+        notice = notice_html(notice),
+        problems = problems,
+        action = esc(action),
+        csrf = esc(csrf),
+    );
+    with_headers(
+        StatusCode::OK,
+        page("Change password", &body),
+        CSP_FORM.into(),
+    )
+}
+
 /// A page that explains why the sign-in cannot go on here; nothing is sent to the SP.
 pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     let body = format!("<h1>{}</h1><p>{}</p>", esc(title), esc(text));

@@ -5,7 +5,7 @@
 //! session service for a second SP.
 
 use crate::error::{from_directory, Error, SamlStatus};
-use crate::flows::{Flow, FlowId, Pending, Step, FLOW_TTL_SECS};
+use crate::flows::{Flow, FlowId, Form as Shown, Pending, Step, FLOW_TTL_SECS};
 use crate::html::{self, Notice};
 use crate::idp::Idp;
 use crate::request::{self, Incoming};
@@ -351,10 +351,13 @@ pub(crate) async fn login_page(
                 .peek(&FlowId::new(id), idp.tenant, st.dir().now())
         });
         match found {
-            Some((csrf, false)) => {
+            Some((csrf, Shown::Password)) => {
                 html::login_form(&login_action(&idp), &idp.slug, &csrf, Notice::None)
             }
-            Some((csrf, true)) => html::code_form(&login_action(&idp), &csrf, Notice::None),
+            Some((csrf, Shown::Code)) => html::code_form(&login_action(&idp), &csrf, Notice::None),
+            Some((csrf, Shown::ChangePassword)) => {
+                html::change_form(&login_action(&idp), &csrf, Notice::None, &[])
+            }
             None => error_page(&Error::BadFlow),
         }
     })
@@ -368,6 +371,8 @@ pub(crate) struct LoginForm {
     username: Option<String>,
     password: Option<String>,
     code: Option<String>,
+    new_password: Option<String>,
+    confirm: Option<String>,
 }
 
 impl std::fmt::Debug for LoginForm {
@@ -376,6 +381,7 @@ impl std::fmt::Debug for LoginForm {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("code", &"[redacted]")
+            .field("new_password", &"[redacted]")
             .finish()
     }
 }
@@ -410,7 +416,7 @@ pub(crate) async fn login_submit(
 fn step(
     st: &SamlState,
     idp: &Idp,
-    id: FlowId,
+    mut id: FlowId,
     mut flow: Flow,
     form: &LoginForm,
     source: Option<IpAddr>,
@@ -425,23 +431,23 @@ fn step(
                 st.flows().put(id, flow, Step::Password);
                 return html::login_form(&action, &idp.slug, &csrf, Notice::Failed);
             };
-            let req = AuthRequest {
-                tenant: TenantRef::Id(idp.tenant),
-                username: username.trim(),
-                secret: password,
-                second_factor: None,
-                protocol: Protocol::Saml,
-                application: Some(flow.pending.app),
-                source,
-            };
-            match dir.authenticate_for_challenge(&req) {
-                Ok((Outcome::MfaRequired(MfaNeed::Code), Some(p))) => {
-                    let csrf = flow.csrf().to_string();
-                    st.flows().put(id, flow, Step::Code(p));
-                    return html::code_form(&action, &csrf, Notice::None);
+            match check_password(st, idp, (id, flow), username.trim(), password, source) {
+                Ok((o, f, i)) => {
+                    flow = f;
+                    id = i;
+                    o
                 }
-                Ok((o, _)) => o,
-                Err(e) => return error_page(&from_directory(e)),
+                Err(page) => return *page,
+            }
+        }
+        Step::ChangePassword(user) => {
+            match change_password(st, idp, (id, flow), user, form, source) {
+                Ok((o, f, i)) => {
+                    flow = f;
+                    id = i;
+                    o
+                }
+                Err(page) => return *page,
             }
         }
         Step::Code(p) => {
@@ -467,12 +473,11 @@ fn step(
              for your account yet. Set it up by signing in to the Tessera console (or ask your \
              administrator), then start again from the application.",
         ),
-        Outcome::Expired { .. } => html::message(
-            StatusCode::FORBIDDEN,
-            "Password expired",
-            "Your password has expired. Change it (in the Tessera console, or ask your \
-             administrator), then start again from the application.",
-        ),
+        Outcome::Expired { user } => {
+            let csrf = flow.csrf().to_string();
+            st.flows().put(id, flow, Step::ChangePassword(user));
+            html::change_form(&action, &csrf, Notice::None, &[])
+        }
         Outcome::Busy => {
             let csrf = flow.csrf().to_string();
             st.flows().put(id, flow, Step::Password);
@@ -491,6 +496,92 @@ fn step(
             html::login_form(&action, &idp.slug, &csrf, Notice::Failed)
         }
     }
+}
+
+/// A login's flow and its id, carried through a step.
+type Carried = (FlowId, Flow);
+
+/// The password step through the core's one authentication call: the outcome, or — when a TOTP
+/// code is needed — the code form (the flow put back at that step).
+fn check_password(
+    st: &SamlState,
+    idp: &Idp,
+    (id, flow): Carried,
+    username: &str,
+    password: &str,
+    source: Option<IpAddr>,
+) -> Result<(Outcome, Flow, FlowId), Box<Response>> {
+    let req = AuthRequest {
+        tenant: TenantRef::Id(idp.tenant),
+        username,
+        secret: password,
+        second_factor: None,
+        protocol: Protocol::Saml,
+        application: Some(flow.pending.app),
+        source,
+    };
+    match st.dir().authenticate_for_challenge(&req) {
+        Ok((Outcome::MfaRequired(MfaNeed::Code), Some(p))) => {
+            let csrf = flow.csrf().to_string();
+            st.flows().put(id, flow, Step::Code(p));
+            Err(Box::new(html::code_form(
+                &login_action(idp),
+                &csrf,
+                Notice::None,
+            )))
+        }
+        Ok((o, _)) => Ok((o, flow, id)),
+        Err(e) => Err(Box::new(error_page(&from_directory(e)))),
+    }
+}
+
+/// The expired-password step: the current password and a new one (twice) through the core's
+/// password change (policy, history, lockout on a wrong current one), then the login goes on
+/// with the new password through the one authentication call.
+fn change_password(
+    st: &SamlState,
+    idp: &Idp,
+    (id, flow): Carried,
+    user: tessera_directory::model::UserId,
+    form: &LoginForm,
+    source: Option<IpAddr>,
+) -> Result<(Outcome, Flow, FlowId), Box<Response>> {
+    let dir = st.dir();
+    let action = login_action(idp);
+    let again = |flow: Flow, id: FlowId, notice: Notice, problems: &[String]| {
+        let csrf = flow.csrf().to_string();
+        st.flows().put(id, flow, Step::ChangePassword(user));
+        html::change_form(&action, &csrf, notice, problems)
+    };
+    let (Some(current), Some(new), Some(confirm)) =
+        (&form.password, &form.new_password, &form.confirm)
+    else {
+        return Err(Box::new(again(flow, id, Notice::Failed, &[])));
+    };
+    if new != confirm {
+        let differ = ["the two new passwords differ".to_string()];
+        return Err(Box::new(again(flow, id, Notice::None, &differ)));
+    }
+    let me = Actor::user(idp.tenant, user, source, Protocol::Saml);
+    match dir
+        .credentials()
+        .change_password(&me, idp.tenant, user, current, new)
+    {
+        Ok(()) => {}
+        Err(tessera_directory::Error::WeakPassword(problems)) => {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(Box::new(again(flow, id, Notice::None, &problems)));
+        }
+        Err(tessera_directory::Error::WrongCredentials | tessera_directory::Error::Busy) => {
+            return Err(Box::new(again(flow, id, Notice::Failed, &[])));
+        }
+        Err(e) => return Err(Box::new(error_page(&from_directory(e)))),
+    }
+    let username = match dir.users().get(&Actor::system(), idp.tenant, user) {
+        Ok(u) => u.username,
+        Err(e) => return Err(Box::new(error_page(&from_directory(e)))),
+    };
+    check_password(st, idp, (id, flow), &username, new, source)
 }
 
 /// A login succeeded: open the SSO session and post the assertion.

@@ -4,7 +4,7 @@
 //! `saml2`: a missing python3-pysaml2 fails the tests, it never skips them).
 //!
 //! The tree: root → acme (msp) → contoso, fabrikam, initech. contoso: alice (staff; e-mail,
-//! given name), bob (not in staff); SPs `wiki` (persistent NameID, mail/givenName/groups,
+//! given name), bob (not in staff), dave (staff, must change his password); SPs `wiki` (persistent NameID, mail/givenName/groups,
 //! unsigned requests) and `crm` (requires requests signed with the registered SP certificate;
 //! groups filtered to `staff`), both with an SLO URL, and `vault` (assertions encrypted to crm's certificate), all
 //! bound to staff. fabrikam: alice (staff) and its own `wiki`.
@@ -174,6 +174,24 @@ impl Idp {
         let staff = staff_of(&contoso);
         user(&d, &contoso, "alice", Some(&staff));
         user(&d, &contoso, "bob", None);
+        let dave = d
+            .users()
+            .create(
+                &sys(),
+                contoso.id,
+                NewUser {
+                    username: "dave".into(),
+                    email: Some("dave@contoso.example".into()),
+                    ..NewUser::default()
+                },
+            )
+            .unwrap();
+        d.credentials()
+            .set_password(&sys(), contoso.id, dave.id, PW, true)
+            .unwrap();
+        d.groups()
+            .add_member(&sys(), contoso.id, staff.id, Member::User(dave.id))
+            .unwrap();
         let app = |t: &Tenant, name: &str, kind: AppKind, g: &tessera_directory::model::Group| {
             d.applications()
                 .create(

@@ -191,3 +191,32 @@ fn an_encrypted_assertion_pysaml2_decrypts() {
         "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
     );
 }
+
+#[test]
+fn an_expired_password_is_changed_on_the_way_in() {
+    let idp = Idp::start();
+    let new = "Tessera-New-Pass-2026!x";
+    let r = idp.sp(
+        "contoso",
+        idp.wiki(),
+        json!({"action": "sp-initiated", "binding": "redirect", "user": "dave",
+               "new_passwords": ["short", new]}),
+    );
+    // The policy refuses the first new password; the second is taken and the login goes on.
+    assert_eq!(r["pages"], json!(["login", "change", "change", "post"]));
+    assert_eq!(r["status"], "success");
+    assert_eq!(attr(&r, "mail"), ["dave@contoso.example"]);
+    // The new password is the password now; the old one is not.
+    let again = idp.sp(
+        "contoso",
+        idp.wiki(),
+        json!({"action": "idp-initiated", "app": "wiki", "user": "dave", "password": new}),
+    );
+    assert_eq!(again["pages"], json!(["login", "post"]));
+    let old = idp.sp(
+        "contoso",
+        idp.wiki(),
+        json!({"action": "idp-initiated", "app": "wiki", "user": "dave", "max_pages": 2}),
+    );
+    assert_eq!(old["status"], "stuck");
+}

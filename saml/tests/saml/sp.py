@@ -113,14 +113,24 @@ def drive(cfg, browser, r):
     for _ in range(cfg.get("max_pages", 4)):
         assert r.status_code == 200, f"IdP answered {r.status_code}: {r.text[:400]}"
         page = r.text
-        pages.append("login" if 'name="password"' in page else "code" if 'name="code"' in page else "post")
+        if 'name="new_password"' in page:
+            pages.append("change")
+        elif 'name="password"' in page:
+            pages.append("login")
+        elif 'name="code"' in page:
+            pages.append("code")
+        else:
+            pages.append("post")
         fields = hidden_inputs(page)
         if "SAMLResponse" in fields:
             return form_action(page), fields, pages, None
         if len(pages) == cfg.get("max_pages", 4):
             return None, fields, pages, page.replace(fields.get("csrf", "-"), "CSRF")
         action = urllib.parse.urljoin(base, form_action(page))
-        if 'name="password"' in page:
+        if 'name="new_password"' in page:
+            new = cfg["new_passwords"].pop(0)
+            data = {"csrf": fields["csrf"], "password": cfg["password"], "new_password": new, "confirm": new}
+        elif 'name="password"' in page:
             data = {"csrf": fields["csrf"], "username": cfg["user"], "password": cfg["password"]}
         elif 'name="code"' in page:
             data = {"csrf": fields["csrf"], "code": cfg["code"]}
