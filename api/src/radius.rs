@@ -89,8 +89,9 @@ fn session_out(s: RadiusSession) -> SessionDto {
     }
 }
 
-/// The accounting sessions of a tenant, newest first (Reports:Read). Kept in memory by the
-/// server (the audit log keeps every report across restarts).
+/// The accounting sessions of a tenant, newest first (Reports:Read). Kept in the store: a
+/// session is forgotten 30 days after its last report, and beyond 10,000 per tenant the one
+/// reported longest ago goes first (the audit log keeps every report).
 #[utoipa::path(
     get,
     path = "/tenants/{slug}/radius/sessions",

@@ -36,7 +36,7 @@ pub use service::{
     credentials::Credentials,
     groups::Groups,
     policies::Policies,
-    radius::Radius,
+    radius::{Radius, MAX_SESSIONS_PER_TENANT, SESSION_RETENTION_SECS},
     rbac::Rbac,
     saml::{Saml, SessionLogin, SessionUse},
     tenants::Tenants,
@@ -68,7 +68,6 @@ pub(crate) struct Inner {
     journal: Journal,
     hasher: Hasher,
     verified: VerifiedCache,
-    radius_sessions: service::radius::SessionTable,
     key: MasterKey,
     cache: Cache,
     clock: Arc<dyn Clock>,
@@ -118,7 +117,6 @@ impl OpenOptions {
                 journal,
                 hasher,
                 verified: VerifiedCache::new(self.ids.as_ref()),
-                radius_sessions: Default::default(),
                 key,
                 cache: Cache::default(),
                 clock: self.clock,
@@ -249,10 +247,6 @@ impl Directory {
 
     pub(crate) fn verified(&self) -> &VerifiedCache {
         &self.inner.verified
-    }
-
-    pub(crate) fn radius_sessions(&self) -> &service::radius::SessionTable {
-        &self.inner.radius_sessions
     }
 
     pub(crate) fn journal(&self) -> &Journal {

@@ -64,7 +64,7 @@ impl AccountingStatus {
 }
 
 /// One Accounting-Request, decoded by the frontend, from a client it verified.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AccountingReport {
     /// Acct-Session-Id (may be empty for Accounting-On/Off).
     pub session_id: String,

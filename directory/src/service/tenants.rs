@@ -429,6 +429,7 @@ impl<'a> Tenants<'a> {
             }
             tx.delete(keys::ldap_service(id));
             super::saml::forget_tenant(tx, id)?;
+            super::radius::forget_tenant(tx, id)?;
             if tx.exists(&keys::policy(id))? {
                 tx.delete(keys::policy(id));
                 tx.touch(keys::policy_marker())?;

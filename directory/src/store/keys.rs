@@ -84,6 +84,9 @@ pub(crate) mod table {
     pub(crate) const SAML_SEEN_ID: u8 = 0xA1;
     pub(crate) const SAML_SEEN_EXPIRY: u8 = 0xA2;
     pub(crate) const SAML_SESSION: u8 = 0xA3;
+    pub(crate) const RADIUS_SESSION: u8 = 0xB0;
+    pub(crate) const RADIUS_SESSION_AGE: u8 = 0xB1;
+    pub(crate) const RADIUS_SESSION_COUNT: u8 = 0xB2;
 }
 
 /// Per-tenant counters.
@@ -466,10 +469,14 @@ pub(crate) fn tokens(tenant: TenantId) -> Prefix {
     table_of(tenant, table::TOKEN)
 }
 
-// ---- SAML (the keys themselves are built in service::saml) ----
+// ---- SAML and RADIUS accounting (the keys themselves are built in their services) ----
 
 pub(crate) fn in_table(tenant: TenantId, table: u8, parts: &[&[u8]]) -> Key {
     Key(key(t(tenant), table, parts))
+}
+/// The keys of `table` in `tenant` that start with `parts` (fixed-length parts only).
+pub(crate) fn in_table_prefix(tenant: TenantId, table: u8, parts: &[&[u8]]) -> Prefix {
+    Prefix(key(t(tenant), table, parts))
 }
 
 // ---- audit ----

@@ -356,3 +356,85 @@ fn accounting_sessions_per_tenant_under_reports_read() {
     assert_eq!(legacy[0].target, "application:ap");
     assert!(legacy[0].reason.as_deref().unwrap().contains("BlastRADIUS"));
 }
+
+#[test]
+fn accounting_sessions_survive_a_restart_and_expire_after_retention() {
+    use tessera_directory::SESSION_RETENTION_SECS;
+    let tree = Tree::new();
+    let app = radius_app(&tree, "a-long-enough-secret");
+    let c = tree.contoso.id;
+    let src: IpAddr = "10.0.0.5".parse().unwrap();
+    let report = |id: &str| AccountingReport {
+        session_id: id.into(),
+        username: Some("alice".into()),
+        ..Default::default()
+    };
+    let r = tree.dir().radius();
+    for (status, rep) in [
+        (AccountingStatus::Start, report("kept")),
+        (AccountingStatus::Start, report("old")),
+        (
+            AccountingStatus::Stop,
+            AccountingReport {
+                session_time: Some(30),
+                output_octets: Some(4096),
+                terminate_cause: Some(1),
+                ..report("old")
+            },
+        ),
+    ] {
+        r.record_accounting(&sys(), c, app.id, src, status, rep)
+            .unwrap();
+    }
+    let tree = tree.restart();
+    let d = tree.dir();
+    let s = d.radius().sessions(&sys(), c).unwrap();
+    assert_eq!(s.len(), 2, "{s:?}");
+    let old = s.iter().find(|x| x.details.session_id == "old").unwrap();
+    assert!(!old.is_active());
+    assert_eq!(old.details.session_time, Some(30));
+    assert_eq!(old.details.output_octets, Some(4096));
+    assert_eq!(old.details.terminate_cause, Some(1));
+    assert_eq!(old.client, "ap");
+    assert!(s
+        .iter()
+        .any(|x| x.details.session_id == "kept" && x.is_active()));
+    assert!(d
+        .radius()
+        .sessions(&sys(), tree.fabrikam.id)
+        .unwrap()
+        .is_empty());
+
+    // An interim report keeps "kept" fresh; "old" is past retention by the next write.
+    tree.td.clock.advance_secs(SESSION_RETENTION_SECS - 10);
+    d.radius()
+        .record_accounting(
+            &sys(),
+            c,
+            app.id,
+            src,
+            AccountingStatus::Interim,
+            report("kept"),
+        )
+        .unwrap();
+    tree.td.clock.advance_secs(20);
+    d.radius()
+        .record_accounting(
+            &sys(),
+            c,
+            app.id,
+            src,
+            AccountingStatus::Start,
+            report("new"),
+        )
+        .unwrap();
+    let mut ids: Vec<String> = d
+        .radius()
+        .sessions(&sys(), c)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.details.session_id)
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["kept", "new"]);
+}
