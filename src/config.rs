@@ -24,6 +24,8 @@ pub struct Config {
     pub ldap: LdapSettings,
     /// The RADIUS frontend.
     pub radius: RadiusSettings,
+    /// The SAML identity providers.
+    pub saml: SamlSettings,
     /// The password-hashing pool.
     pub hashing: HashingConfig,
     /// Logging.
@@ -197,6 +199,69 @@ impl RadiusSettings {
     }
 }
 
+/// The SAML identity providers (one per tenant, under `/saml/<tenant>/` of the HTTPS listener).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamlSettings {
+    /// The URL browsers and service providers reach the HTTPS listener at, e.g.
+    /// `https://sso.example.com` (scheme, host and optional port; no path). Entity ids,
+    /// endpoints in the metadata and the Destination checked in requests are built from it.
+    /// Unset: from the address the listener is bound to (right for loopback trials only).
+    pub base_url: Option<String>,
+    /// An SSO session ends after this many seconds without use.
+    pub session_idle_secs: u32,
+    /// An SSO session ends this many seconds after the login, used or not.
+    pub session_absolute_secs: u32,
+}
+
+impl Default for SamlSettings {
+    fn default() -> Self {
+        let d = tessera_directory::model::SessionLimits::default();
+        SamlSettings {
+            base_url: None,
+            session_idle_secs: u32::try_from(d.idle_secs).unwrap_or(u32::MAX),
+            session_absolute_secs: u32::try_from(d.absolute_secs).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl SamlSettings {
+    /// The SSO session limits.
+    pub fn session(&self) -> tessera_directory::model::SessionLimits {
+        tessera_directory::model::SessionLimits {
+            idle_secs: i64::from(self.session_idle_secs),
+            absolute_secs: i64::from(self.session_absolute_secs),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(u) = &self.base_url {
+            let rest = u
+                .strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"))
+                .unwrap_or_default();
+            if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+                bail!(
+                    "saml.base_url must be an http(s) URL with a host and no path, \
+                     e.g. https://sso.example.com (got {u:?})"
+                );
+            }
+        }
+        if !(60..=86_400).contains(&self.session_idle_secs) {
+            bail!("saml.session_idle_secs must be between 60 seconds and one day");
+        }
+        if !(60..=30 * 86_400).contains(&self.session_absolute_secs)
+            || self.session_absolute_secs < self.session_idle_secs
+        {
+            bail!(
+                "saml.session_absolute_secs must be between 60 seconds and 30 days, and not \
+                 below saml.session_idle_secs"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The password-hashing pool.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -226,6 +291,7 @@ impl Default for Config {
             api: ApiSettings::default(),
             ldap: LdapSettings::default(),
             radius: RadiusSettings::default(),
+            saml: SamlSettings::default(),
             hashing: HashingConfig::default(),
             log: LogConfig::default(),
         }
@@ -304,7 +370,7 @@ impl Default for LogConfig {
 }
 
 /// The environment variables read on top of the file, and what they set.
-pub const ENVIRONMENT: [(&str, &str); 8] = [
+pub const ENVIRONMENT: [(&str, &str); 9] = [
     ("TESSERA_DATA_DIR", "data_dir"),
     ("TESSERA_MASTER_KEY_FILE", "master_key_file"),
     ("TESSERA_HTTP_LISTEN", "http.listen"),
@@ -312,6 +378,7 @@ pub const ENVIRONMENT: [(&str, &str); 8] = [
     ("TESSERA_HTTP_KEY_FILE", "http.key_file"),
     ("TESSERA_LDAP_LISTEN", "ldap.listen"),
     ("TESSERA_LDAPS_LISTEN", "ldap.ldaps_listen"),
+    ("TESSERA_SAML_BASE_URL", "saml.base_url"),
     ("TESSERA_LOG", "log.level"),
 ];
 
@@ -373,6 +440,9 @@ impl Config {
                 .parse()
                 .with_context(|| format!("TESSERA_LDAPS_LISTEN={v}"))?;
         }
+        if let Some(v) = get("TESSERA_SAML_BASE_URL") {
+            self.saml.base_url = Some(v);
+        }
         if let Some(v) = get("TESSERA_LOG") {
             self.log.level = v;
         }
@@ -423,6 +493,7 @@ impl Config {
             .frontend()
             .check()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.saml.check()?;
         Ok(())
     }
 
@@ -597,6 +668,11 @@ mod tests {
             ..all.radius.clone()
         };
         assert_eq!(radius, defaults.radius);
+        let saml = SamlSettings {
+            base_url: None,
+            ..all.saml.clone()
+        };
+        assert_eq!(saml, defaults.saml);
         assert_eq!(all.hashing, defaults.hashing);
         assert_eq!(all.log, defaults.log);
     }
@@ -625,6 +701,23 @@ mod tests {
         assert!(Config::from_toml("[ldap]\nsuffix = \"dc=a,,\"").is_err());
         assert!(Config::from_toml("[ldap]\nallow_plain_binds = \"sometimes\"").is_err());
         assert!(Config::from_toml("[ldap]\ncert_file = \"a.pem\"").is_err());
+        for bad in [
+            "base_url = \"https://sso.example.com/idp\"",
+            "base_url = \"sso.example.com\"",
+            "base_url = \"https://\"",
+            "session_idle_secs = 5",
+            "session_idle_secs = 3600\nsession_absolute_secs = 600",
+        ] {
+            assert!(
+                Config::from_toml(&format!("[saml]\n{bad}")).is_err(),
+                "{bad} is refused"
+            );
+        }
+        let c = Config::from_toml("[saml]\nbase_url = \"https://sso.example.com:8443\"").unwrap();
+        assert_eq!(
+            c.saml.base_url.as_deref(),
+            Some("https://sso.example.com:8443")
+        );
         let flag = Config::from_toml("[ldap]\nallow_plain_binds = true").unwrap();
         assert_eq!(flag.ldap.allow_plain_binds, AllowPlainBinds::Always);
         let c =

@@ -313,16 +313,19 @@ pub async fn start(cfg: &Config, dir: tessera_directory::Directory) -> Result<Ru
     } else {
         None
     };
-    // Every tenant's SAML IdP under /saml/<tenant>/ on the same listener, named by the address
-    // actually bound.
+    // Every tenant's SAML IdP under /saml/<tenant>/ on the same listener, named by the
+    // configured public URL, else by the address actually bound.
+    let base_url = cfg.saml.base_url.clone().unwrap_or_else(|| {
+        format!(
+            "{}://{addr}",
+            if cfg.http.plain_http { "http" } else { "https" }
+        )
+    });
     let saml = tessera_saml::router(tessera_saml::SamlState::new(
         dir.clone(),
         tessera_saml::SamlConfig {
-            base_url: format!(
-                "{}://{addr}",
-                if cfg.http.plain_http { "http" } else { "https" }
-            ),
-            session: Default::default(),
+            base_url,
+            session: cfg.saml.session(),
         },
     ));
     let app = tessera_api::router(

@@ -1,4 +1,5 @@
-//! The server comes up over HTTPS with its generated certificate and answers the API.
+//! The server comes up over HTTPS with its generated certificate and answers the API; its SAML
+//! IdPs are named by the configured public URL.
 
 use crate::harness::Server;
 
@@ -34,4 +35,33 @@ fn the_demo_server_answers_over_https() {
         .get(format!("{}/openapi.json", s.api))
         .send()
         .is_err());
+}
+
+#[test]
+fn saml_idps_are_named_by_the_configured_public_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Server::config_in(tmp.path());
+    config.saml.base_url = Some("https://sso.example.test".into());
+    {
+        let dir = tessera::keys::open(&config).unwrap();
+        tessera::demo::seed(&dir).unwrap();
+    }
+    let s = Server::start_on(config, tmp);
+    let base = s.api.trim_end_matches("/api/v1");
+    let r = s
+        .client()
+        .get(format!("{base}/saml/contoso/metadata"))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let md = r.text().unwrap();
+    assert!(
+        md.contains(r#"entityID="https://sso.example.test/saml/contoso""#),
+        "{md}"
+    );
+    assert!(
+        md.contains(r#"Location="https://sso.example.test/saml/contoso/sso""#),
+        "{md}"
+    );
+    assert!(!md.contains("127.0.0.1"), "{md}");
 }
