@@ -294,30 +294,51 @@ pub(crate) struct Cache {
     graphs: RwLock<HashMap<TenantId, Arc<TenantGraph>>>,
     rbac: RwLock<HashMap<TenantId, Arc<ScopeRbac>>>,
     names: RwLock<HashMap<TenantId, Arc<NameTable>>>,
-    markers: RwLock<MarkerMemo>,
-    rights: RwLock<RightsMemo>,
+    /// Marker versions.
+    markers: RwLock<EpochMemo<Key, Version>>,
+    /// Effective rights, each with the moment an assignment it counted expires. Every input of
+    /// the computation (tree, user status, memberships, roles, assignments) moves a marker.
+    rights: RwLock<EpochMemo<RightsKey, (Option<Timestamp>, RightSet)>>,
 }
 
 /// A user's effective rights on a tenant, keyed (user's tenant, user, tenant).
 type RightsKey = (TenantId, UserId, TenantId);
 
-/// Effective rights computed while the store's marker epoch stayed `epoch` — every input of
-/// the computation (tree, user status, memberships, roles, assignments) bumps a marker when it
-/// changes — each with the moment an assignment it counted expires.
-#[derive(Debug, Default)]
-struct RightsMemo {
+/// Values computed from data read while the store's marker epoch was `epoch`: the same epoch
+/// proves them current. A newer epoch empties the memo; a reader still at an older one neither
+/// uses nor adds entries. Bounded: it starts over past `EPOCH_MEMO_MAX` entries.
+#[derive(Debug)]
+struct EpochMemo<K, V> {
     epoch: u64,
-    entries: HashMap<RightsKey, (Option<Timestamp>, RightSet)>,
+    entries: HashMap<K, V>,
 }
 
-/// Entries after which the rights memo starts over (a bound on its memory).
-const RIGHTS_MEMO_MAX: usize = 65_536;
+const EPOCH_MEMO_MAX: usize = 65_536;
 
-/// Marker versions read while the store's marker epoch stayed `epoch`.
-#[derive(Debug, Default)]
-struct MarkerMemo {
-    epoch: u64,
-    versions: HashMap<Key, Version>,
+impl<K, V> Default for EpochMemo<K, V> {
+    fn default() -> Self {
+        EpochMemo {
+            epoch: 0,
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> EpochMemo<K, V> {
+    fn get(&self, epoch: u64, k: &K) -> Option<&V> {
+        (self.epoch == epoch).then(|| self.entries.get(k)).flatten()
+    }
+
+    /// Remembers `v`, computed from data read after the epoch was `epoch`.
+    fn put(&mut self, epoch: u64, k: K, v: V) {
+        if self.epoch < epoch || self.entries.len() >= EPOCH_MEMO_MAX {
+            self.epoch = self.epoch.max(epoch);
+            self.entries.clear();
+        }
+        if self.epoch == epoch {
+            self.entries.insert(k, v);
+        }
+    }
 }
 
 const ALL: usize = usize::MAX;
@@ -330,24 +351,12 @@ impl Cache {
         let Some(epoch) = store.marker_epoch() else {
             return read(k);
         };
-        {
-            let m = self.markers.read();
-            if m.epoch == epoch {
-                if let Some(v) = m.versions.get(k) {
-                    return Ok(*v);
-                }
-            }
+        if let Some(v) = self.markers.read().get(epoch, k) {
+            return Ok(*v);
         }
         // The epoch is read before the marker: what is remembered under it is at least as new.
         let v = read(k)?;
-        let mut m = self.markers.write();
-        if m.epoch < epoch {
-            m.epoch = epoch;
-            m.versions.clear();
-        }
-        if m.epoch == epoch {
-            m.versions.insert(k.clone(), v);
-        }
+        self.markers.write().put(epoch, k.clone(), v);
         Ok(v)
     }
 
@@ -483,11 +492,7 @@ impl Cache {
 
     /// Rights remembered under marker epoch `epoch` that still hold at `now`.
     pub(crate) fn rights(&self, epoch: u64, key: RightsKey, now: Timestamp) -> Option<RightSet> {
-        let m = self.rights.read();
-        if m.epoch != epoch {
-            return None;
-        }
-        match m.entries.get(&key) {
+        match self.rights.read().get(epoch, &key) {
             Some((until, r)) if until.is_none_or(|u| now < u) => Some(*r),
             _ => None,
         }
@@ -501,14 +506,7 @@ impl Cache {
         until: Option<Timestamp>,
         rights: RightSet,
     ) {
-        let mut m = self.rights.write();
-        if m.epoch < epoch || m.entries.len() >= RIGHTS_MEMO_MAX {
-            m.epoch = m.epoch.max(epoch);
-            m.entries.clear();
-        }
-        if m.epoch == epoch {
-            m.entries.insert(key, (until, rights));
-        }
+        self.rights.write().put(epoch, key, (until, rights));
     }
 
     /// The roles and assignments at a scope tenant as of now.
@@ -573,5 +571,28 @@ impl Cache {
         self.rbac.write().remove(&t);
         self.policies.write().remove(&t);
         self.names.write().remove(&t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EpochMemo;
+
+    #[test]
+    fn an_epoch_memo_answers_only_for_its_epoch_and_never_goes_back() {
+        let mut m = EpochMemo::default();
+        m.put(1, "a", 1);
+        assert_eq!(m.get(1, &"a"), Some(&1));
+        assert_eq!(m.get(2, &"a"), None, "a newer epoch proves nothing old");
+        m.put(2, "b", 2);
+        assert_eq!(m.get(2, &"a"), None, "a newer epoch empties the memo");
+        assert_eq!(m.get(2, &"b"), Some(&2));
+        m.put(1, "c", 3);
+        assert_eq!(
+            m.get(1, &"c"),
+            None,
+            "a late reader at an older epoch adds nothing"
+        );
+        assert_eq!(m.get(2, &"c"), None);
     }
 }
