@@ -1,13 +1,15 @@
 //! Applications over HTTP: the tenant's LDAP service, RADIUS clients and SAML service providers
 //! with the groups bound to them. A RADIUS shared secret is write-only: answers say only that
 //! one is set. Field rules and authorisation are the core's; this module translates shapes and
-//! resolves group names. A binding PUT is idempotent.
+//! resolves group names (a SAML SP's settings and metadata import are `saml`'s). A binding PUT
+//! is idempotent.
 
 use crate::auth::Caller;
 use crate::dto::{location, name_key, paginate, referenced, time, Page, Ref, Secret};
 use crate::extract::{Json, Path, Query};
 use crate::groups::ReplyAttribute;
 use crate::problem::{Problem, Problems};
+use crate::saml::{NewSamlDto, SamlPatchDto, SamlSettingsDto};
 use crate::tenants::{address, Addressed, TenantPath};
 use crate::AppState;
 use axum::extract::State;
@@ -16,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use tessera_directory::model::{
-    self, AcsUrl, AppKind, Application, GroupId, LdapService, NameIdFormat, RadiusClient,
-    SamlServiceProvider, SharedSecret, TenantId,
+    self, AppKind, Application, GroupId, LdapService, RadiusClient, SharedSecret, TenantId,
 };
 use tessera_directory::{Actor, Directory, Error};
 use utoipa::{IntoParams, ToSchema};
@@ -63,58 +64,6 @@ fn resolve(
     Ok((t, a))
 }
 
-/// The NameID format an SP receives.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = NameIdFormat)]
-pub(crate) enum NameIdFormatDto {
-    /// The user's e-mail address.
-    Email,
-    /// Stable and opaque per SP.
-    Persistent,
-    /// A fresh value each login.
-    Transient,
-    /// The username.
-    #[default]
-    Unspecified,
-}
-
-impl From<NameIdFormat> for NameIdFormatDto {
-    fn from(f: NameIdFormat) -> Self {
-        match f {
-            NameIdFormat::Email => NameIdFormatDto::Email,
-            NameIdFormat::Persistent => NameIdFormatDto::Persistent,
-            NameIdFormat::Transient => NameIdFormatDto::Transient,
-            NameIdFormat::Unspecified => NameIdFormatDto::Unspecified,
-        }
-    }
-}
-
-impl From<NameIdFormatDto> for NameIdFormat {
-    fn from(f: NameIdFormatDto) -> Self {
-        match f {
-            NameIdFormatDto::Email => NameIdFormat::Email,
-            NameIdFormatDto::Persistent => NameIdFormat::Persistent,
-            NameIdFormatDto::Transient => NameIdFormat::Transient,
-            NameIdFormatDto::Unspecified => NameIdFormat::Unspecified,
-        }
-    }
-}
-
-/// An assertion consumer service URL.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = AcsUrl)]
-pub(crate) struct AcsUrlDto {
-    /// Its index in the SP's metadata.
-    index: u16,
-    /// The URL (https, or http towards localhost).
-    url: String,
-    /// Whether it is used when a request names none.
-    #[serde(default)]
-    default: bool,
-}
-
 /// An application's settings as shown: a RADIUS client's secret never is.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -136,33 +85,7 @@ pub(crate) enum AppSettings {
         reply: Vec<ReplyAttribute>,
     },
     /// A SAML service provider.
-    Saml {
-        /// The SP's entity id, unique in the tenant.
-        entity_id: String,
-        /// Registered ACS URLs.
-        acs_urls: Vec<AcsUrlDto>,
-        /// The NameID format.
-        name_id_format: NameIdFormatDto,
-        /// SAML attribute name → user field (`email`, `given_name`, `family_name`,
-        /// `display_name`, `username`, `groups`).
-        attribute_mapping: BTreeMap<String, String>,
-    },
-}
-
-fn acs_out(a: AcsUrl) -> AcsUrlDto {
-    AcsUrlDto {
-        index: a.index,
-        url: a.url,
-        default: a.default,
-    }
-}
-
-fn acs_in(a: AcsUrlDto) -> AcsUrl {
-    AcsUrl {
-        index: a.index,
-        url: a.url,
-        default: a.default,
-    }
+    Saml(SamlSettingsDto),
 }
 
 impl From<AppKind> for AppSettings {
@@ -177,12 +100,7 @@ impl From<AppKind> for AppSettings {
                 require_message_authenticator: r.require_message_authenticator,
                 reply: r.reply.iter().cloned().map(Into::into).collect(),
             },
-            AppKind::Saml(s) => AppSettings::Saml {
-                entity_id: s.entity_id,
-                acs_urls: s.acs_urls.into_iter().map(acs_out).collect(),
-                name_id_format: s.name_id_format.into(),
-                attribute_mapping: s.attribute_mapping,
-            },
+            AppKind::Saml(s) => AppSettings::Saml(s.into()),
         }
     }
 }
@@ -203,6 +121,10 @@ pub(crate) struct ApplicationDto {
     created_at: String,
     /// When it last changed.
     updated_at: String,
+    /// What the SP's metadata held that was not taken (creation and changes with `metadata`
+    /// only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 /// The names of groups, for those the caller may see: read before any write, so an answer
@@ -243,6 +165,7 @@ fn app_out(a: Application, names: &BTreeMap<GroupId, String>) -> ApplicationDto 
         bound_groups: groups,
         created_at: time(a.created_at),
         updated_at: time(a.updated_at),
+        notes: Vec::new(),
     }
 }
 
@@ -358,19 +281,8 @@ pub(crate) enum NewAppSettings {
         #[serde(default)]
         reply: Vec<ReplyAttribute>,
     },
-    /// A SAML service provider.
-    Saml {
-        /// The SP's entity id.
-        entity_id: String,
-        /// Registered ACS URLs.
-        acs_urls: Vec<AcsUrlDto>,
-        /// The NameID format (default unspecified: the username).
-        #[serde(default)]
-        name_id_format: NameIdFormatDto,
-        /// SAML attribute name → user field.
-        #[serde(default)]
-        attribute_mapping: BTreeMap<String, String>,
-    },
+    /// A SAML service provider: its settings, its metadata XML, or both.
+    Saml(NewSamlDto),
 }
 
 /// A new application.
@@ -430,6 +342,7 @@ pub(crate) async fn create(
     st.run(move |d| {
         let t = address(d, &actor, &p.slug)?;
         let groups = bound_groups(d, &actor, &t, &new.bound_groups)?;
+        let mut notes = Vec::new();
         let kind = match new.settings {
             NewAppSettings::Radius {
                 addresses,
@@ -442,18 +355,11 @@ pub(crate) async fn create(
                 require_message_authenticator,
                 reply: reply.into_iter().map(Into::into).collect(),
             }),
-            NewAppSettings::Saml {
-                entity_id,
-                acs_urls,
-                name_id_format,
-                attribute_mapping,
-            } => AppKind::Saml(SamlServiceProvider {
-                entity_id,
-                acs_urls: acs_urls.into_iter().map(acs_in).collect(),
-                name_id_format: name_id_format.into(),
-                attribute_mapping,
-                options: Default::default(),
-            }),
+            NewAppSettings::Saml(new) => {
+                let (sp, n) = new.into_sp()?;
+                notes = n;
+                AppKind::Saml(sp)
+            }
         };
         let a = d.applications().create(
             &actor,
@@ -466,7 +372,10 @@ pub(crate) async fn create(
         )?;
         let location = location(&["tenants", &t.slug, "applications", &a.name]);
         // The bound groups were named above: no read after the write.
-        let dto = app_out(a, &groups);
+        let dto = ApplicationDto {
+            notes,
+            ..app_out(a, &groups)
+        };
         Ok((
             StatusCode::CREATED,
             [(header::LOCATION, location)],
@@ -498,7 +407,8 @@ pub(crate) async fn get(
     .await
 }
 
-/// New settings for an application, replacing the current ones; the kind cannot change.
+/// New settings for an application; the kind cannot change. LDAP and RADIUS settings replace
+/// the current ones; a SAML patch changes only the fields it gives.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum AppSettingsPatch {
@@ -523,19 +433,8 @@ pub(crate) enum AppSettingsPatch {
         #[serde(default)]
         reply: Vec<ReplyAttribute>,
     },
-    /// A SAML service provider.
-    Saml {
-        /// The SP's entity id.
-        entity_id: String,
-        /// Registered ACS URLs.
-        acs_urls: Vec<AcsUrlDto>,
-        /// The NameID format.
-        #[serde(default)]
-        name_id_format: NameIdFormatDto,
-        /// SAML attribute name → user field.
-        #[serde(default)]
-        attribute_mapping: BTreeMap<String, String>,
-    },
+    /// A SAML service provider: absent fields keep what is stored.
+    Saml(SamlPatchDto),
 }
 
 /// A change to an application: absent fields stay.
@@ -546,14 +445,16 @@ pub(crate) struct ApplicationPatchDto {
     /// New name (the LDAP service keeps its name).
     #[serde(default)]
     name: Option<String>,
-    /// New settings, replacing the current ones (a RADIUS secret may be omitted to keep it).
+    /// New settings: LDAP and RADIUS ones replace the current ones (a RADIUS secret may be
+    /// omitted to keep it); SAML fields left out keep their values.
     #[serde(default)]
     settings: Option<AppSettingsPatch>,
 }
 
 /// Changes an application's name or settings (Applications:Write).
 ///
-/// Settings replace the stored ones as a whole. When a RADIUS patch omits the secret, the
+/// LDAP and RADIUS settings replace the stored ones as a whole; a SAML patch changes the fields
+/// it gives (and, with `metadata`, what the SP's metadata says). When a RADIUS patch omits the secret, the
 /// secret read with the application is written back: a concurrent secret change between the
 /// read and this write would be overwritten.
 #[utoipa::path(
@@ -574,6 +475,7 @@ pub(crate) async fn update(
     st.run(move |d| {
         let (t, a) = resolve(d, &actor, &p.slug, &p.name)?;
         let names = names_of(d, &actor, t.id, a.bound_groups.iter().copied())?;
+        let mut notes = Vec::new();
         let kind = match patch.settings {
             None => None,
             Some(AppSettingsPatch::Ldap {
@@ -600,22 +502,19 @@ pub(crate) async fn update(
                     reply: reply.into_iter().map(Into::into).collect(),
                 }))
             }
-            Some(AppSettingsPatch::Saml {
-                entity_id,
-                acs_urls,
-                name_id_format,
-                attribute_mapping,
-            }) => Some(AppKind::Saml(SamlServiceProvider {
-                entity_id,
-                acs_urls: acs_urls.into_iter().map(acs_in).collect(),
-                name_id_format: name_id_format.into(),
-                attribute_mapping,
-                // Not settable through the API yet: a patch keeps the stored options.
-                options: match &a.kind {
-                    AppKind::Saml(current) => current.options.clone(),
-                    AppKind::Ldap(_) | AppKind::Radius(_) => Default::default(),
-                },
-            })),
+            Some(AppSettingsPatch::Saml(p)) => match &a.kind {
+                AppKind::Saml(stored) => {
+                    let (sp, n) = p.apply(stored)?;
+                    notes = n;
+                    Some(AppKind::Saml(sp))
+                }
+                AppKind::Ldap(_) | AppKind::Radius(_) => {
+                    return Err(Problem::invalid(
+                        "kind",
+                        "an application's kind cannot change",
+                    ))
+                }
+            },
         };
         let a = d.applications().update(
             &actor,
@@ -626,7 +525,10 @@ pub(crate) async fn update(
                 kind,
             },
         )?;
-        Ok(axum::Json(app_out(a, &names)))
+        Ok(axum::Json(ApplicationDto {
+            notes,
+            ..app_out(a, &names)
+        }))
     })
     .await
 }

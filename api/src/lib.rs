@@ -31,6 +31,7 @@ mod policies;
 mod problem;
 mod radius;
 mod rbac;
+mod saml;
 mod tenants;
 mod tokens;
 mod users;
@@ -231,6 +232,7 @@ mod tests {
             ("policies.rs", include_str!("policies.rs")),
             ("problem.rs", include_str!("problem.rs")),
             ("rbac.rs", include_str!("rbac.rs")),
+            ("saml.rs", include_str!("saml.rs")),
             ("tenants.rs", include_str!("tenants.rs")),
             ("tokens.rs", include_str!("tokens.rs")),
             ("users.rs", include_str!("users.rs")),

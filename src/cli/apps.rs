@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
 
 /// `tessera app`.
 #[derive(Debug, Args)]
@@ -19,6 +20,109 @@ pub struct AppCmd {
     client: ClientArgs,
     #[command(subcommand)]
     action: AppAction,
+}
+
+/// A SAML service provider's metadata and security options, for create-saml and update-saml.
+#[derive(Debug, Args)]
+struct SamlOptions {
+    /// The SP's metadata XML (its EntityDescriptor): entity id, ACS URLs, SLO URL, certificate,
+    /// signed requests and NameID format are taken from it; options given here win.
+    #[arg(long, value_name = "FILE")]
+    metadata: Option<PathBuf>,
+    /// The SP's single logout URL (HTTP-Redirect).
+    #[arg(long, value_name = "URL")]
+    slo_url: Option<String>,
+    /// The SP's certificate (PEM file): its signed requests are checked with it, encrypted
+    /// assertions are encrypted to it.
+    #[arg(long, value_name = "FILE")]
+    certificate: Option<PathBuf>,
+    /// Refuse AuthnRequests not signed with the SP's certificate (true or false).
+    #[arg(long, value_name = "BOOL")]
+    require_signed_requests: Option<bool>,
+    /// Sign the whole Response (true or false; default true).
+    #[arg(long, value_name = "BOOL")]
+    sign_response: Option<bool>,
+    /// Sign the Assertion (true or false; default true).
+    #[arg(long, value_name = "BOOL")]
+    sign_assertion: Option<bool>,
+    /// Encrypt the Assertion to the SP's certificate (true or false; default false).
+    #[arg(long, value_name = "BOOL")]
+    encrypt_assertion: Option<bool>,
+    /// Send only these groups in the `groups` attribute: a name, or a prefix ending in `*`
+    /// (repeatable; default: every group of the user).
+    #[arg(long = "groups-filter", value_name = "GROUP")]
+    groups_filter: Vec<String>,
+}
+
+fn read_file(flag: &str, path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow!("{flag} {}: {e}", path.display()))
+}
+
+impl SamlOptions {
+    /// The fields these options set, into a SAML settings object.
+    fn write_into(&self, s: &mut Map<String, Value>) -> Result<()> {
+        if let Some(f) = &self.metadata {
+            s.insert("metadata".into(), json!(read_file("--metadata", f)?));
+        }
+        if let Some(u) = &self.slo_url {
+            s.insert("slo_url".into(), json!(u));
+        }
+        if let Some(f) = &self.certificate {
+            s.insert("certificate".into(), json!(read_file("--certificate", f)?));
+        }
+        for (k, v) in [
+            ("require_signed_requests", self.require_signed_requests),
+            ("sign_response", self.sign_response),
+            ("sign_assertion", self.sign_assertion),
+            ("encrypt_assertion", self.encrypt_assertion),
+        ] {
+            if let Some(v) = v {
+                s.insert(k.into(), json!(v));
+            }
+        }
+        if !self.groups_filter.is_empty() {
+            s.insert("groups_filter".into(), json!(self.groups_filter));
+        }
+        Ok(())
+    }
+}
+
+fn acs_urls(acs: &[String]) -> Value {
+    acs.iter()
+        .enumerate()
+        .map(|(i, url)| json!({ "index": i, "url": url, "default": i == 0 }))
+        .collect()
+}
+
+/// SAML settings with the fields given on the command line.
+fn saml_settings(
+    entity_id: Option<&str>,
+    acs: &[String],
+    name_id_format: Option<&str>,
+) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert("type".into(), json!("saml"));
+    if let Some(e) = entity_id {
+        s.insert("entity_id".into(), json!(e));
+    }
+    if !acs.is_empty() {
+        s.insert("acs_urls".into(), acs_urls(acs));
+    }
+    if let Some(f) = name_id_format {
+        s.insert("name_id_format".into(), json!(f));
+    }
+    s
+}
+
+fn attribute_mapping(attributes: &[String]) -> Result<Map<String, Value>> {
+    let mut mapping = Map::new();
+    for a in attributes {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--attribute {a:?}: write it as SAML-NAME=FIELD"))?;
+        mapping.insert(k.to_string(), json!(v));
+    }
+    Ok(mapping)
 }
 
 /// An application in a tenant.
@@ -73,15 +177,22 @@ enum AppAction {
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
     },
-    /// Register a SAML service provider.
+    /// Register a SAML service provider, from its settings or its metadata XML.
+    #[command(
+        after_help = "Examples:\n  tessera app create-saml contoso wiki --metadata \
+        wiki-sp.xml --attribute mail=email --group staff\n  tessera app create-saml contoso crm \
+        --entity-id https://crm.example/sp --acs https://crm.example/acs --certificate crm.pem \
+        --require-signed-requests true"
+    )]
     CreateSaml {
         #[command(flatten)]
         app: AppRef,
-        /// The SP's entity id.
-        #[arg(long)]
-        entity_id: String,
-        /// An assertion consumer service URL (repeatable; the first is the default).
-        #[arg(long = "acs", value_name = "URL", required = true)]
+        /// The SP's entity id (required without --metadata).
+        #[arg(long, required_unless_present = "metadata")]
+        entity_id: Option<String>,
+        /// An assertion consumer service URL (repeatable; the first is the default; required
+        /// without --metadata).
+        #[arg(long = "acs", value_name = "URL", required_unless_present = "metadata")]
         acs: Vec<String>,
         /// The NameID format.
         #[arg(long, value_parser = ["email", "persistent", "transient", "unspecified"])]
@@ -93,6 +204,37 @@ enum AppAction {
         /// A group whose members may use it (repeatable).
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
+        #[command(flatten)]
+        options: SamlOptions,
+    },
+    /// Change a SAML service provider: only what is given changes (--metadata re-reads the
+    /// SP's metadata; options given beside it win).
+    UpdateSaml {
+        #[command(flatten)]
+        app: AppRef,
+        /// A new entity id.
+        #[arg(long)]
+        entity_id: Option<String>,
+        /// Replace the ACS URLs (repeatable; the first is the default).
+        #[arg(long = "acs", value_name = "URL")]
+        acs: Vec<String>,
+        /// A new NameID format.
+        #[arg(long, value_parser = ["email", "persistent", "transient", "unspecified"])]
+        name_id_format: Option<String>,
+        /// Replace the attribute mapping: SAML-NAME=FIELD (repeatable).
+        #[arg(long = "attribute", value_name = "NAME=FIELD")]
+        attributes: Vec<String>,
+        #[command(flatten)]
+        options: SamlOptions,
+        /// Remove the SLO URL.
+        #[arg(long, conflicts_with = "slo_url")]
+        no_slo_url: bool,
+        /// Remove the SP's certificate.
+        #[arg(long, conflicts_with = "certificate")]
+        no_certificate: bool,
+        /// Send every group of the user again (remove the groups filter).
+        #[arg(long, conflicts_with = "groups_filter")]
+        all_groups: bool,
     },
     /// Delete a RADIUS client or SAML SP (the LDAP service stays).
     Delete {
@@ -207,6 +349,30 @@ fn show_app(a: &Value) {
                 })
                 .unwrap_or_default();
             fields.push(("attributes", mapping));
+            let opt = |k: &str| match s.get(k) {
+                None | Some(Value::Null) => "-".to_string(),
+                Some(v) => show(v),
+            };
+            fields.push(("slo url", opt("slo_url")));
+            fields.push((
+                "certificate",
+                if text(&s, "certificate").is_empty() {
+                    "none".into()
+                } else {
+                    "registered".into()
+                },
+            ));
+            fields.push(("signed requests", opt("require_signed_requests")));
+            fields.push(("sign response", opt("sign_response")));
+            fields.push(("sign assertion", opt("sign_assertion")));
+            fields.push(("encrypt", opt("encrypt_assertion")));
+            fields.push((
+                "groups filter",
+                match opt("groups_filter") {
+                    f if f.is_empty() => "all groups".into(),
+                    f => f,
+                },
+            ));
         }
         "ldap" => fields.push(("flatten", text(&s, "flatten_nested_groups"))),
         _ => {}
@@ -214,6 +380,21 @@ fn show_app(a: &Value) {
     fields.push(("id", text(a, "id")));
     fields.push(("updated", time(a, "updated_at")));
     print_record(&fields);
+}
+
+/// What an SP's metadata held that was not taken, on stderr (not in `--json` output).
+fn print_notes(ctx: &Ctx, a: &Value) {
+    if ctx.json {
+        return;
+    }
+    for n in a
+        .get("notes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        eprintln!("note: {}", show(n));
+    }
 }
 
 /// Runs `tessera app …`.
@@ -240,6 +421,7 @@ pub fn run(cmd: &AppCmd, cfg: &Config) -> Result<()> {
                 }
             ),
         );
+        print_notes(&ctx, &a);
         Ok(())
     };
     match &cmd.action {
@@ -293,29 +475,54 @@ pub fn run(cmd: &AppCmd, cfg: &Config) -> Result<()> {
             name_id_format,
             attributes,
             groups,
+            options,
         } => {
-            let acs_urls: Vec<Value> = acs
-                .iter()
-                .enumerate()
-                .map(|(i, url)| json!({ "index": i, "url": url, "default": i == 0 }))
-                .collect();
-            let mut mapping = Map::new();
-            for a in attributes {
-                let (k, v) = a
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("--attribute {a:?}: write it as SAML-NAME=FIELD"))?;
-                mapping.insert(k.to_string(), json!(v));
+            let mut s = saml_settings(entity_id.as_deref(), acs, name_id_format.as_deref());
+            s.insert(
+                "attribute_mapping".into(),
+                attribute_mapping(attributes)?.into(),
+            );
+            options.write_into(&mut s)?;
+            create(app, Value::Object(s), groups)?;
+        }
+        AppAction::UpdateSaml {
+            app,
+            entity_id,
+            acs,
+            name_id_format,
+            attributes,
+            options,
+            no_slo_url,
+            no_certificate,
+            all_groups,
+        } => {
+            let mut s = saml_settings(entity_id.as_deref(), acs, name_id_format.as_deref());
+            if !attributes.is_empty() {
+                s.insert(
+                    "attribute_mapping".into(),
+                    attribute_mapping(attributes)?.into(),
+                );
             }
-            let mut settings = json!({
-                "type": "saml",
-                "entity_id": entity_id,
-                "acs_urls": acs_urls,
-                "attribute_mapping": mapping,
-            });
-            if let (Some(f), Some(obj)) = (name_id_format, settings.as_object_mut()) {
-                obj.insert("name_id_format".into(), json!(f));
+            options.write_into(&mut s)?;
+            if *no_slo_url {
+                s.insert("slo_url".into(), Value::Null);
             }
-            create(app, settings, groups)?;
+            if *no_certificate {
+                s.insert("certificate".into(), Value::Null);
+            }
+            if *all_groups {
+                s.insert("groups_filter".into(), json!([]));
+            }
+            let a = api.send(
+                Method::PATCH,
+                &["tenants", &app.tenant, "applications", &app.name],
+                &json!({ "settings": s }),
+            )?;
+            ctx.done(
+                Some(&a),
+                &format!("Changed SAML application {}/{}.", app.tenant, app.name),
+            );
+            print_notes(&ctx, &a);
         }
         AppAction::Delete { app } => {
             api.act(

@@ -17,4 +17,5 @@ mod openapi;
 mod problems;
 mod rbac;
 mod resources;
+mod saml;
 mod tokens;
