@@ -5,6 +5,7 @@
 //! Nothing outside `directory` sees it; services reach it only through `txn::run`.
 
 pub(crate) mod codec;
+pub(crate) mod hot;
 pub(crate) mod keys;
 pub(crate) mod records;
 pub(crate) mod sled_store;

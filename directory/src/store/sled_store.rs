@@ -9,6 +9,7 @@
 //! ("blobs") to files it never syncs. So after the flush we `fdatasync` the log file and fsync
 //! any blob file not synced yet. Concurrent committers share one sync (group commit).
 
+use super::hot::HotCache;
 use super::{
     Batch, ChangeKind, ChangeRecord, CommitError, Entry, Key, KeyRange, Namespace, Op,
     Precondition, Store,
@@ -22,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const SEQ: &[u8] = b"seq";
+/// What the read cache holds: the records a busy directory reads (users, groups, their name
+/// indexes) for some 100k users.
+const READ_CACHE_BYTES: usize = 64 << 20;
 
 /// The sled-backed store.
 pub(crate) struct SledStore {
@@ -38,6 +42,8 @@ pub(crate) struct SledStore {
     /// Commits that wrote a marker key (see `Store::marker_epoch`): sled's files are locked
     /// by this process, so every write passes through `commit`.
     marker_epoch: AtomicU64,
+    /// Recently read entries; for the same reason it cannot go stale.
+    hot: HotCache,
 }
 
 #[derive(Default)]
@@ -96,6 +102,7 @@ impl SledStore {
             log,
             synced: Mutex::new(Synced::default()),
             marker_epoch: AtomicU64::new(0),
+            hot: HotCache::new(READ_CACHE_BYTES),
             db,
         };
         let last = store.last_seq()?;
@@ -181,11 +188,18 @@ fn decode_changes(mut b: &[u8]) -> Result<Vec<(Key, ChangeKind)>, Error> {
 
 impl Store for SledStore {
     fn get(&self, key: &Key) -> Result<Option<Entry>, Error> {
-        self.data
+        if let Some(e) = self.hot.get(key) {
+            return Ok(e);
+        }
+        let generation = self.hot.generation();
+        let e = self
+            .data
             .get(key.as_bytes())
             .map_err(storage)?
             .map(|raw| split_entry(&raw))
-            .transpose()
+            .transpose()?;
+        self.hot.fill(generation, key, &e);
+        Ok(e)
     }
 
     fn scan(
@@ -235,6 +249,13 @@ impl Store for SledStore {
             let (Op::Put(k, _) | Op::Delete(k) | Op::Append(k, _)) = op;
             k.is_marker()
         });
+        let written = || {
+            batch.ops.iter().map(|op| {
+                let (Op::Put(k, _) | Op::Delete(k) | Op::Append(k, _)) = op;
+                k
+            })
+        };
+        self.hot.writing(written());
         let result = (&self.data, &self.revisions, &self.changes, &self.meta).transaction(
             |(data, revs, changes, meta)| {
                 for p in &batch.preconditions {
@@ -295,6 +316,7 @@ impl Store for SledStore {
                 Ok(seq)
             },
         );
+        self.hot.written(written());
         let seq = match result {
             Ok(seq) => seq,
             Err(TransactionError::Abort(e)) => return Err(e),
@@ -378,6 +400,40 @@ mod tests {
         Batch {
             preconditions: vec![],
             ops: vec![Op::Put(k.clone(), v.to_vec())],
+        }
+    }
+
+    #[test]
+    fn cached_reads_never_go_back_while_commits_run() {
+        let (_d, s) = open();
+        let keys: Vec<Key> = (0..4)
+            .map(|n| keys::user_by_name(tenant(1), &n.to_string()))
+            .collect();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut seen = vec![0u64; keys.len()];
+                    while !done.load(Ordering::SeqCst) {
+                        for (k, last) in keys.iter().zip(seen.iter_mut()) {
+                            let v = s.get(k).unwrap().map_or(0, |e| e.version);
+                            assert!(v >= *last, "read version {v} after {last}");
+                            *last = v;
+                        }
+                    }
+                });
+            }
+            for round in 0..200u32 {
+                let k = &keys[(round % 4) as usize];
+                s.commit(put(k, &round.to_be_bytes())).unwrap();
+                // A read after the commit returned sees it, from the cache or the tree.
+                assert_eq!(s.get(k).unwrap().unwrap().value, round.to_be_bytes());
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        for (n, k) in keys.iter().enumerate() {
+            let last = (196 + n as u32).to_be_bytes();
+            assert_eq!(s.get(k).unwrap().unwrap().value, last);
         }
     }
 
