@@ -6,7 +6,7 @@
 //! is built from data at least as new as its label. It must not write anything.
 
 use crate::error::Error;
-use crate::model::{Assignment, Member, Status};
+use crate::model::{Assignment, Member, NamedMember, Status};
 use crate::model::{GroupId, Role, Subject, Tenant, TenantId, UserId};
 use crate::store::codec;
 use crate::store::keys::{self, Marker};
@@ -125,6 +125,11 @@ pub(crate) struct TenantGraph {
 }
 
 impl TenantGraph {
+    /// The membership marker's version this graph was built at.
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
     pub(crate) fn would_cycle(&self, member: GroupId, container: GroupId) -> bool {
         self.graph.would_cycle(member, container)
     }
@@ -218,7 +223,16 @@ pub(crate) struct NameTable {
     version: Version,
     users: RwLock<HashMap<UserId, Box<str>, IdHash>>,
     groups: RwLock<HashMap<GroupId, Box<str>, IdHash>>,
+    /// Finished member lists by (group, transitive), each with the membership version it was
+    /// made at: valid while that version and this table's names version hold.
+    lists: RwLock<HashMap<(GroupId, bool), KeptList, IdHash>>,
 }
+
+/// A finished member list and the membership version it was made at.
+type KeptList = (Version, Arc<[NamedMember]>);
+
+/// Member lists kept per tenant before the table starts over.
+const MAX_LISTS: usize = 16_384;
 
 impl NameTable {
     /// The known names of `members`, in order; the unknown ones go to `missing`.
@@ -240,6 +254,39 @@ impl NameTable {
             }
         }
         out
+    }
+
+    /// The member list of `group` made at membership version `graph`, if one was kept.
+    pub(crate) fn list(
+        &self,
+        group: GroupId,
+        transitive: bool,
+        graph: Version,
+    ) -> Option<Arc<[NamedMember]>> {
+        match self.lists.read().get(&(group, transitive)) {
+            Some((v, l)) if *v == graph => Some(l.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps a finished member list made at membership version `graph` (a newer one stays).
+    pub(crate) fn keep_list(
+        &self,
+        group: GroupId,
+        transitive: bool,
+        graph: Version,
+        list: Arc<[NamedMember]>,
+    ) {
+        let mut lists = self.lists.write();
+        if lists.len() >= MAX_LISTS {
+            lists.clear();
+        }
+        let slot = lists
+            .entry((group, transitive))
+            .or_insert((graph, list.clone()));
+        if slot.0 < graph {
+            *slot = (graph, list);
+        }
     }
 
     /// Keeps names read from the store.

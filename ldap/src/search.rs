@@ -825,14 +825,16 @@ impl Walk {
         let members = if members {
             Some(match self.access(t) {
                 Access::Full => {
-                    let list = listed(ctx.dir.groups().member_names(&a, t, g.id, flat))?;
+                    let list = found(ctx.dir.groups().member_names(&a, t, g.id, flat))?
+                        .unwrap_or_else(|| Vec::new().into());
                     let mut m = Members::default();
                     m.dns.reserve(list.len());
-                    for x in list {
+                    m.uids.reserve(list.len());
+                    for x in list.iter() {
                         match x.member {
                             Member::User(_) => {
                                 m.dns.push(ctx.dit.user_dn(&slug, &x.name));
-                                m.uids.push(x.name);
+                                m.uids.push(x.name.clone());
                             }
                             Member::Group(_) => m.dns.push(ctx.dit.group_dn(&slug, &x.name)),
                         }

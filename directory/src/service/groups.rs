@@ -17,6 +17,7 @@ use crate::store::records::Ptr;
 use crate::store::txn::Txn;
 use crate::store::KeyRange;
 use crate::Directory;
+use std::sync::Arc;
 use tessera_policy::{Area, Right};
 
 /// Groups and memberships. Obtain with [`Directory::groups`].
@@ -361,28 +362,31 @@ impl<'a> Groups<'a> {
     /// The members of a group with their names — directly, or also through nesting — in
     /// [`Member`] order (Groups:Read and Users:Read: the names of users are shown). Names come
     /// from a cache that every rename invalidates, so a big group costs no record read per
-    /// member once its names were seen.
+    /// member once its names were seen, and the finished list is shared until a rename or a
+    /// membership change.
     pub fn member_names(
         &self,
         actor: &Actor,
         tenant: TenantId,
         group: GroupId,
         transitive: bool,
-    ) -> Result<Vec<NamedMember>, Error> {
+    ) -> Result<Arc<[NamedMember]>, Error> {
         let dir = self.dir;
         dir.require(actor, tenant, Area::Groups, Right::Read)?;
         dir.require(actor, tenant, Area::Users, Right::Read)?;
         // The names label is read before any record, so what the table learns is at least as
         // new as its label.
         let names = dir.cache().names(dir.store(), tenant)?;
-        let members = dir
-            .cache()
-            .graph(dir.store(), tenant)?
-            .members(group, transitive);
+        let graph = dir.cache().graph(dir.store(), tenant)?;
+        // The group itself: another tenant's, or a deleted one, is missing.
+        dir.txn(|tx| must::<Group>(tx, &keys::group(tenant, group)).map(|_| ()))?;
+        if let Some(list) = names.list(group, transitive, graph.version()) {
+            return Ok(list);
+        }
+        let members = graph.members(group, transitive);
         let mut missing = Vec::new();
         let mut out = names.lookup(members, &mut missing);
         let read = dir.txn(|tx| {
-            must::<Group>(tx, &keys::group(tenant, group))?;
             let mut read = Vec::with_capacity(missing.len());
             for m in &missing {
                 let name = match m {
@@ -400,10 +404,12 @@ impl<'a> Groups<'a> {
             out.extend(read);
             out.sort_by_key(|a| a.0);
         }
-        Ok(out
+        let list: Arc<[NamedMember]> = out
             .into_iter()
             .map(|(member, name)| NamedMember { member, name })
-            .collect())
+            .collect();
+        names.keep_list(group, transitive, graph.version(), list.clone());
+        Ok(list)
     }
 
     /// The groups a group is in — directly, or also through nesting — by name (Groups:Read).

@@ -673,7 +673,7 @@ fn member_names_match_the_members_and_follow_renames() {
         d.groups()
             .member_names(&sys(), c, outer.id, transitive)
             .unwrap()
-            .into_iter()
+            .iter()
             .map(|m| (m.member, m.name.to_string()))
             .collect::<Vec<_>>()
     };
@@ -724,6 +724,17 @@ fn member_names_match_the_members_and_follow_renames() {
     // A deleted member is gone from the list.
     d.users().delete(&sys(), c, users[2].id).unwrap();
     assert!(!named(false).iter().any(|(_, n)| n == "cid"));
+    // A member removed or added shows at once, though the list was just made.
+    d.groups()
+        .remove_member(&sys(), c, outer.id, Member::User(users[0].id))
+        .unwrap();
+    assert!(!named(false).iter().any(|(_, n)| n == "anna"));
+    assert!(!named(true).iter().any(|(_, n)| n == "anna"));
+    d.groups()
+        .add_member(&sys(), c, inner.id, Member::User(users[0].id))
+        .unwrap();
+    assert!(!named(false).iter().any(|(_, n)| n == "anna"));
+    assert!(named(true).iter().any(|(_, n)| n == "anna"));
     // Another tenant's group is missing there.
     assert_eq!(
         d.groups()
