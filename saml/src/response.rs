@@ -6,7 +6,7 @@
 
 use crate::error::{Error, SamlStatus};
 use crate::idp::{name_id, Idp};
-use crate::xml::{esc, new_id, sign, signature_template, time};
+use crate::xml::{esc, new_id, time, Canon, Fragment, DS, SAML, SAMLP, XENC};
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use openssl::rsa::Padding;
@@ -26,6 +26,12 @@ const CLASS_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordPro
 const CLASS_MFA: &str = "https://refeds.org/profile/mfa";
 const NS_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const NS_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
+const XENC_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
+const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+const DIGEST_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 
 /// Where a response goes and what it answers.
 #[derive(Debug, Clone, Copy)]
@@ -95,89 +101,84 @@ fn assertion(
     key: &IdpKey,
     aud: &Audience<'_>,
     s: &Subject<'_>,
-    (format, value): (&str, String),
+    (format, value): (&'static str, String),
     now: Timestamp,
-) -> Result<String, Error> {
-    let id = new_id();
+) -> Result<Fragment, Error> {
+    let (id, issued) = (new_id(), time(now));
     let until = time(now.plus_secs(ASSERTION_TTL_SECS));
-    let in_response_to = aud
-        .in_response_to
-        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
-        .unwrap_or_default();
-    let mut attrs = String::new();
-    for (name, field) in &aud.sp.attribute_mapping {
-        let values = attribute_values(aud.sp, field, s);
-        if values.is_empty() {
-            continue;
-        }
-        attrs.push_str(&format!(
-            r#"<saml:Attribute Name="{}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">"#,
-            esc(name)
-        ));
-        for v in values {
-            attrs.push_str(&format!(
-                "<saml:AttributeValue>{}</saml:AttributeValue>",
-                esc(&v)
-            ));
-        }
-        attrs.push_str("</saml:Attribute>");
-    }
-    let attrs = if attrs.is_empty() {
-        String::new()
-    } else {
-        format!("<saml:AttributeStatement>{attrs}</saml:AttributeStatement>")
-    };
-    let qualifiers = if format == name_id::PERSISTENT || format == name_id::TRANSIENT {
-        format!(
-            r#" NameQualifier="{}" SPNameQualifier="{}""#,
-            esc(&idp.entity_id),
-            esc(&aud.sp.entity_id)
-        )
-    } else {
-        String::new()
-    };
-    let sig = if aud.sp.options.sign_assertion {
-        signature_template(&id, &key.certificate_der)
-    } else {
-        String::new()
-    };
-    let xml = format!(
-        concat!(
-            r#"<saml:Assertion xmlns:saml="{ns}" ID="{id}" Version="2.0" IssueInstant="{now}">"#,
-            r#"<saml:Issuer>{issuer}</saml:Issuer>{sig}"#,
-            r#"<saml:Subject><saml:NameID Format="{format}"{qualifiers}>{name_id}</saml:NameID>"#,
-            r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
-            r#"<saml:SubjectConfirmationData{irt} NotOnOrAfter="{until}" Recipient="{acs}"/>"#,
-            r#"</saml:SubjectConfirmation></saml:Subject>"#,
-            r#"<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{until}">"#,
-            r#"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience>"#,
-            r#"</saml:AudienceRestriction></saml:Conditions>"#,
-            r#"<saml:AuthnStatement AuthnInstant="{authn}" SessionIndex="{session}">"#,
-            r#"<saml:AuthnContext><saml:AuthnContextClassRef>{class}</saml:AuthnContextClassRef>"#,
-            r#"</saml:AuthnContext></saml:AuthnStatement>{attrs}</saml:Assertion>"#
-        ),
-        ns = NS_ASSERTION,
-        id = id,
-        now = time(now),
-        issuer = esc(&idp.entity_id),
-        sig = sig,
-        format = format,
-        qualifiers = qualifiers,
-        name_id = esc(&value),
-        irt = in_response_to,
-        until = until,
-        acs = esc(aud.acs_url),
-        not_before = time(now.plus_secs(-NOT_BEFORE_SLACK_SECS)),
-        audience = esc(&aud.sp.entity_id),
-        authn = time(s.authn_instant),
-        session = esc(s.session_index),
-        class = if s.mfa { CLASS_MFA } else { CLASS_PASSWORD },
-        attrs = attrs,
+    let not_before = time(now.plus_secs(-NOT_BEFORE_SLACK_SECS));
+    let (authn, sp) = (time(s.authn_instant), aud.sp);
+    let mut w = Canon::default();
+    w.open(
+        SAML,
+        "Assertion",
+        &[("ID", &id), ("IssueInstant", &issued), ("Version", "2.0")],
     );
-    if aud.sp.options.sign_assertion {
-        sign(&xml, key.private_key_der.expose())
+    w.leaf(SAML, "Issuer", &[], &idp.entity_id);
+    if sp.options.sign_assertion {
+        w.signature_here();
+    }
+    w.open(SAML, "Subject", &[]);
+    let mut nid: Vec<(&'static str, &str)> = vec![("Format", format)];
+    if format == name_id::PERSISTENT || format == name_id::TRANSIENT {
+        nid.push(("NameQualifier", &idp.entity_id));
+        nid.push(("SPNameQualifier", &sp.entity_id));
+    }
+    w.leaf(SAML, "NameID", &nid, &value);
+    w.open(SAML, "SubjectConfirmation", &[("Method", BEARER)]);
+    let mut confirmation: Vec<(&'static str, &str)> =
+        vec![("NotOnOrAfter", &until), ("Recipient", aud.acs_url)];
+    if let Some(r) = aud.in_response_to {
+        confirmation.push(("InResponseTo", r));
+    }
+    w.leaf(SAML, "SubjectConfirmationData", &confirmation, "");
+    w.close();
+    w.close();
+    w.open(
+        SAML,
+        "Conditions",
+        &[("NotBefore", &not_before), ("NotOnOrAfter", &until)],
+    );
+    w.open(SAML, "AudienceRestriction", &[]);
+    w.leaf(SAML, "Audience", &[], &sp.entity_id);
+    w.close();
+    w.close();
+    w.open(
+        SAML,
+        "AuthnStatement",
+        &[("AuthnInstant", &authn), ("SessionIndex", s.session_index)],
+    );
+    w.open(SAML, "AuthnContext", &[]);
+    let class = if s.mfa { CLASS_MFA } else { CLASS_PASSWORD };
+    w.leaf(SAML, "AuthnContextClassRef", &[], class);
+    w.close();
+    w.close();
+    let attributes: Vec<(&String, Vec<String>)> = sp
+        .attribute_mapping
+        .iter()
+        .map(|(name, field)| (name, attribute_values(sp, field, s)))
+        .filter(|(_, values)| !values.is_empty())
+        .collect();
+    if !attributes.is_empty() {
+        w.open(SAML, "AttributeStatement", &[]);
+        for (name, values) in attributes {
+            w.open(
+                SAML,
+                "Attribute",
+                &[("Name", name), ("NameFormat", ATTRNAME_BASIC)],
+            );
+            for v in values {
+                w.leaf(SAML, "AttributeValue", &[], &v);
+            }
+            w.close();
+        }
+        w.close();
+    }
+    w.close();
+    if sp.options.sign_assertion {
+        w.finish_signed(key.private_key_der.expose(), &key.certificate_der)
     } else {
-        Ok(xml)
+        w.finish()
     }
 }
 
@@ -200,56 +201,49 @@ fn envelope(
     idp: &Idp,
     key: &IdpKey,
     to: To<'_>,
-    (status, inner): (SamlStatus, &str),
+    (status, inner): (SamlStatus, Option<&Fragment>),
     sign_it: bool,
     now: Timestamp,
 ) -> Result<String, Error> {
-    let id = new_id();
-    let (top, second) = status.codes();
-    let status_xml = match second {
-        Some(s) => format!(
-            r#"<samlp:StatusCode Value="{top}"><samlp:StatusCode Value="{s}"/></samlp:StatusCode>"#
-        ),
-        None => format!(r#"<samlp:StatusCode Value="{top}"/>"#),
-    };
-    let in_response_to = to
-        .in_response_to
-        .map(|r| format!(r#" InResponseTo="{}""#, esc(r)))
-        .unwrap_or_default();
-    let sig = if sign_it {
-        signature_template(&id, &key.certificate_der)
-    } else {
-        String::new()
-    };
-    let xml = format!(
-        concat!(
-            r#"<samlp:{root} xmlns:samlp="{p}" xmlns:saml="{a}" ID="{id}" Version="2.0" "#,
-            r#"IssueInstant="{now}" Destination="{dest}"{irt}>"#,
-            r#"<saml:Issuer>{issuer}</saml:Issuer>{sig}"#,
-            r#"<samlp:Status>{status}</samlp:Status>{inner}</samlp:{root}>"#
-        ),
-        root = to.root,
-        p = NS_PROTOCOL,
-        a = NS_ASSERTION,
-        id = id,
-        now = time(now),
-        dest = esc(to.destination),
-        irt = in_response_to,
-        issuer = esc(&idp.entity_id),
-        sig = sig,
-        status = status_xml,
-        inner = inner,
-    );
-    if sign_it {
-        sign(&xml, key.private_key_der.expose())
-    } else {
-        Ok(xml)
+    let (id, issued) = (new_id(), time(now));
+    let mut root: Vec<(&'static str, &str)> = vec![
+        ("Destination", to.destination),
+        ("ID", &id),
+        ("IssueInstant", &issued),
+        ("Version", "2.0"),
+    ];
+    if let Some(r) = to.in_response_to {
+        root.push(("InResponseTo", r));
     }
+    let mut w = Canon::default();
+    w.open(SAMLP, to.root, &root);
+    w.leaf(SAML, "Issuer", &[], &idp.entity_id);
+    if sign_it {
+        w.signature_here();
+    }
+    w.open(SAMLP, "Status", &[]);
+    let (top, second) = status.codes();
+    w.open(SAMLP, "StatusCode", &[("Value", &top)]);
+    if let Some(second) = second {
+        w.leaf(SAMLP, "StatusCode", &[("Value", &second)], "");
+    }
+    w.close();
+    w.close();
+    if let Some(inner) = inner {
+        w.embed(inner);
+    }
+    w.close();
+    let done = if sign_it {
+        w.finish_signed(key.private_key_der.expose(), &key.certificate_der)?
+    } else {
+        w.finish()?
+    };
+    Ok(done.into_xml())
 }
 
 /// The (signed) assertion encrypted to the SP's certificate: AES-256-GCM for the content,
 /// RSA-OAEP (MGF1, SHA-1 as `rsa-oaep-mgf1p` defines) for the key (XML Encryption 1.1).
-fn encrypt(assertion: &str, sp_cert_der: &[u8]) -> Result<String, Error> {
+fn encrypt(assertion: &Fragment, sp_cert_der: &[u8]) -> Result<Fragment, Error> {
     let crypto = |e: openssl::error::ErrorStack| Error::Crypto(format!("encrypting: {e}"));
     let rsa = X509::from_der(sp_cert_der)
         .and_then(|c| c.public_key())
@@ -263,7 +257,7 @@ fn encrypt(assertion: &str, sp_cert_der: &[u8]) -> Result<String, Error> {
         &key,
         Some(&iv),
         &[],
-        assertion.as_bytes(),
+        assertion.xml().as_bytes(),
         &mut tag,
     )
     .map_err(crypto)?;
@@ -277,24 +271,26 @@ fn encrypt(assertion: &str, sp_cert_der: &[u8]) -> Result<String, Error> {
     data.extend_from_slice(&ct);
     data.extend_from_slice(&tag);
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    Ok(format!(
-        concat!(
-            r#"<saml:EncryptedAssertion xmlns:saml="{a}">"#,
-            r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" "#,
-            r#"Type="http://www.w3.org/2001/04/xmlenc#Element">"#,
-            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
-            r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>"#,
-            r#"<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p">"#,
-            r#"<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/>"#,
-            r#"</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>{key}"#,
-            r#"</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"#,
-            r#"<xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData>"#,
-            r#"</xenc:EncryptedData></saml:EncryptedAssertion>"#
-        ),
-        a = NS_ASSERTION,
-        key = b64(&wrapped),
-        data = b64(&data),
-    ))
+    let mut w = Canon::default();
+    w.open(SAML, "EncryptedAssertion", &[]);
+    w.open(XENC, "EncryptedData", &[("Type", XENC_ELEMENT)]);
+    w.leaf(XENC, "EncryptionMethod", &[("Algorithm", AES256_GCM)], "");
+    w.open(DS, "KeyInfo", &[]);
+    w.open(XENC, "EncryptedKey", &[]);
+    w.open(XENC, "EncryptionMethod", &[("Algorithm", RSA_OAEP_MGF1P)]);
+    w.leaf(DS, "DigestMethod", &[("Algorithm", DIGEST_SHA1)], "");
+    w.close();
+    w.open(XENC, "CipherData", &[]);
+    w.leaf(XENC, "CipherValue", &[], &b64(&wrapped));
+    w.close();
+    w.close();
+    w.close();
+    w.open(XENC, "CipherData", &[]);
+    w.leaf(XENC, "CipherValue", &[], &b64(&data));
+    w.close();
+    w.close();
+    w.close();
+    w.finish()
 }
 
 /// A successful Response for `s` at the SP, as XML.
@@ -318,7 +314,7 @@ pub(crate) fn success(
         idp,
         key,
         to_acs(aud),
-        (SamlStatus::Success, &a),
+        (SamlStatus::Success, Some(&a)),
         aud.sp.options.sign_response,
         now,
     )
@@ -332,7 +328,7 @@ pub(crate) fn failure(
     status: SamlStatus,
     now: Timestamp,
 ) -> Result<String, Error> {
-    envelope(idp, key, to_acs(aud), (status, ""), true, now)
+    envelope(idp, key, to_acs(aud), (status, None), true, now)
 }
 
 /// A signed LogoutResponse to an SP's SLO URL.
@@ -348,7 +344,7 @@ pub(crate) fn logout_response(
         destination: slo_url,
         in_response_to: Some(in_response_to),
     };
-    envelope(idp, key, to, (SamlStatus::Success, ""), true, now)
+    envelope(idp, key, to, (SamlStatus::Success, None), true, now)
 }
 
 /// A LogoutRequest telling another SP of the session that the user signed out (unsigned XML:
