@@ -130,9 +130,11 @@ fuzz-radius: toolchain
 	$(CARGO) +nightly fuzz run radius_packet fuzz/target/corpus/radius_packet fuzz/corpus/radius_packet \
 	  -- -max_total_time=$(FUZZ_SECS)
 
-## make bench-saml: the SAML IdP over loopback HTTP — signed responses per second through a live
-## SSO session, and full SP-initiated logins per second (argon2id included); BENCH_THREADS and
-## BENCH_SECS set the load. Not part of `make test`.
+## make bench-saml: the SAML IdP over loopback HTTP (keep-alive, no TLS) — signed responses per
+## second through a live SSO session, and full SP-initiated logins per second (one user: the
+## core's verified-credential cache stands in for argon2id after the first), each with the
+## process's CPU time per operation; BENCH_THREADS and BENCH_SECS set the load. Not part of
+## `make test`.
 .PHONY: bench-saml
 bench-saml: deps
 	$(CARGO) run --release --locked -p tessera-saml --example saml_bench
