@@ -292,7 +292,8 @@ impl<'a> Saml<'a> {
     /// Uses a live SSO session of `tenant` for a login at the SP `app` without a password: the
     /// user and the tenant must still be active, and the user in one of the SP's bound groups.
     /// `Unauthenticated` when there is no live session of this tenant under that secret. One
-    /// audit event. The installation only.
+    /// audit event. The stored last use moves at most once a minute (and when the SP is new
+    /// to the session). The installation only.
     pub fn resume_session(
         &self,
         actor: &Actor,
@@ -354,15 +355,22 @@ impl<'a> Saml<'a> {
             dir.journal().record(event);
             return Ok(SessionUse::NotAllowed);
         }
+        // The last use is stored at most once a minute per session, and whenever an SP joins
+        // (single logout needs the list): an SSO answer within the minute costs no durable
+        // write, and the idle timeout ends a session at most a minute early, never late.
+        const LAST_SEEN_STEP_SECS: i64 = 60;
+        let stale = session.last_seen.plus_secs(LAST_SEEN_STEP_SECS) <= now;
+        let joined = session.participants.insert(app);
         session.last_seen = now;
-        session.participants.insert(app);
-        let stored = session.clone();
-        dir.txn(|tx| {
-            if tx.exists(&k)? {
-                tx.put(k.clone(), &stored)?;
-            }
-            Ok(())
-        })?;
+        if stale || joined {
+            let stored = session.clone();
+            dir.txn(|tx| {
+                if tx.exists(&k)? {
+                    tx.put(k.clone(), &stored)?;
+                }
+                Ok(())
+            })?;
+        }
         dir.journal().record(event);
         Ok(SessionUse::Granted(Box::new(SessionLogin {
             user,

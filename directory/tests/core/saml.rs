@@ -276,3 +276,60 @@ fn sso_sessions_time_out_respect_bound_groups_and_stay_in_their_tenant() {
         Err(Error::Unauthenticated)
     );
 }
+
+#[test]
+fn a_session_stores_its_last_use_once_a_minute_and_every_sp_that_joins() {
+    let tree = Tree::new();
+    let (alice, _bob) = tree.populate(&tree.contoso);
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let wiki = register(&tree, t, true);
+    let mut new_crm = sp("crm", "https://crm.example/sp", SpOptions::default());
+    new_crm.bound_groups = wiki.bound_groups.clone();
+    let crm = d.applications().create(&sys(), t, new_crm).unwrap();
+    let s = d.saml();
+    let limits = SessionLimits {
+        idle_secs: 600,
+        absolute_secs: 3600,
+    };
+    let (secret, opened) = s
+        .open_session(&sys(), t, (alice.id, wiki.id), false, limits)
+        .unwrap();
+    let granted = |app| match s.resume_session(&sys(), t, &secret, app, None) {
+        Ok(SessionUse::Granted(g)) => g.session,
+        other => panic!("{other:?}"),
+    };
+    // Within the minute: answered, nothing stored. (The test clock ticks a microsecond per
+    // reading: whole seconds are compared.)
+    let secs = |t: tessera_directory::policy::Timestamp| t.as_secs();
+    tree.td.clock.advance_secs(30);
+    assert_eq!(secs(granted(wiki.id).last_seen), secs(d.now()));
+    // A minute after the stored use: stored.
+    tree.td.clock.advance_secs(30);
+    granted(wiki.id);
+    assert_eq!(secs(d.now()), secs(opened.last_seen) + 60);
+    // A new SP joins: stored at once, whatever the time.
+    tree.td.clock.advance_secs(10);
+    granted(crm.id);
+    let joined = secs(d.now());
+    tree.td.clock.advance_secs(10);
+    granted(wiki.id);
+    let stored = s.end_session(&sys(), t, &secret).unwrap().unwrap();
+    assert_eq!(secs(stored.last_seen), joined);
+    assert_eq!(stored.participants, BTreeSet::from([wiki.id, crm.id]));
+
+    // The idle timeout counts from the stored use: a minute early at most, never late.
+    let (secret, _) = s
+        .open_session(&sys(), t, (alice.id, wiki.id), false, limits)
+        .unwrap();
+    tree.td.clock.advance_secs(59);
+    assert!(matches!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Ok(SessionUse::Granted(_))
+    ));
+    tree.td.clock.advance_secs(600 - 59);
+    assert_eq!(
+        s.resume_session(&sys(), t, &secret, wiki.id, None),
+        Err(Error::Unauthenticated)
+    );
+}
