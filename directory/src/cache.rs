@@ -33,6 +33,7 @@ pub(crate) struct TreeSnapshot {
     version: Version,
     nodes: HashMap<TenantId, TenantNode>,
     children: HashMap<TenantId, Vec<TenantId>>,
+    slugs: HashMap<String, TenantId>,
     root: Option<TenantId>,
 }
 
@@ -43,6 +44,11 @@ impl TreeSnapshot {
 
     pub(crate) fn root(&self) -> Option<TenantId> {
         self.root
+    }
+
+    /// The tenant a slug names (slugs never change; creation and deletion move the tree).
+    pub(crate) fn by_slug(&self, slug: &str) -> Option<TenantId> {
+        self.slugs.get(slug).copied()
     }
 
     /// `t`, its parent, … up to the root. Empty for an unknown tenant.
@@ -438,6 +444,7 @@ impl Cache {
                 Some(p) => snap.children.entry(p).or_default().push(t.id),
                 None => snap.root = Some(t.id),
             }
+            snap.slugs.insert(t.slug.clone(), t.id);
             snap.nodes.insert(
                 t.id,
                 TenantNode {

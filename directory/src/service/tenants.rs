@@ -184,11 +184,7 @@ impl<'a> Tenants<'a> {
     /// the actor holds any right there or belongs to it (a Directory Reader has no Tenants:Read
     /// yet must address its tenant); `NotFound` otherwise, as for a slug nobody uses.
     pub fn resolve(&self, actor: &Actor, slug: &str) -> Result<TenantId, Error> {
-        let id = self
-            .dir
-            .txn(|tx| tx.get::<Ptr<TenantId>>(&keys::slug(slug)))?
-            .ok_or(Error::NotFound)?
-            .id;
+        let id = self.id_of(slug)?;
         if self.visible(actor, id)? || !self.dir.rights(actor, id)?.as_set().granted().is_empty() {
             Ok(id)
         } else {
@@ -198,12 +194,17 @@ impl<'a> Tenants<'a> {
 
     /// A tenant by its slug.
     pub fn by_slug(&self, actor: &Actor, slug: &str) -> Result<Tenant, Error> {
-        let id = self
-            .dir
-            .txn(|tx| tx.get::<Ptr<TenantId>>(&keys::slug(slug)))?
-            .ok_or(Error::NotFound)?
-            .id;
+        let id = self.id_of(slug)?;
         self.get(actor, id)
+    }
+
+    /// The tenant a slug names, from the cached tree (no read while the tree is unchanged).
+    fn id_of(&self, slug: &str) -> Result<TenantId, Error> {
+        self.dir
+            .cache()
+            .tree(self.dir.store())?
+            .by_slug(slug)
+            .ok_or(Error::NotFound)
     }
 
     /// The root tenant, if the actor may see it.
