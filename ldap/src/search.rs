@@ -795,6 +795,18 @@ impl Walk {
         (member_of, members)
     }
 
+    /// Which of a group's member attributes the search reads: (`member`, `memberUid`). A
+    /// filter on either needs both.
+    fn member_parts(&self) -> (bool, bool) {
+        use crate::schema::{MEMBER, MEMBER_UID};
+        let sel = &self.spec.selection;
+        let filtered = self.spec.filter.uses.members;
+        (
+            filtered || sel.wants_known(&MEMBER, kinds::GROUP),
+            filtered || sel.wants_known(&MEMBER_UID, kinds::GROUP),
+        )
+    }
+
     fn user_entry(&mut self, ctx: &Ctx, t: TenantId, u: &User) -> Result<Entry, LdapError> {
         let (member_of, _) = self.needs();
         let slug = self.slug_of(t);
@@ -827,17 +839,24 @@ impl Walk {
                 Access::Full => {
                     let list = found(ctx.dir.groups().member_names(&a, t, g.id, flat))?
                         .unwrap_or_else(|| Vec::new().into());
+                    // Only the attributes the search reads are made (each is a value per member).
+                    let (dns, uids) = self.member_parts();
                     let mut m = Members::default();
-                    m.dns.reserve(list.len());
-                    m.uids.reserve(list.len());
-                    for x in list.iter() {
-                        match x.member {
-                            Member::User(_) => {
-                                m.dns.push(ctx.dit.user_dn(&slug, &x.name));
-                                m.uids.push(x.name.clone());
-                            }
-                            Member::Group(_) => m.dns.push(ctx.dit.group_dn(&slug, &x.name)),
-                        }
+                    if dns {
+                        m.dns = list
+                            .iter()
+                            .map(|x| match x.member {
+                                Member::User(_) => ctx.dit.user_dn(&slug, &x.name),
+                                Member::Group(_) => ctx.dit.group_dn(&slug, &x.name),
+                            })
+                            .collect();
+                    }
+                    if uids {
+                        m.uids = list
+                            .iter()
+                            .filter(|x| matches!(x.member, Member::User(_)))
+                            .map(|x| x.name.clone())
+                            .collect();
                     }
                     m
                 }
