@@ -1,7 +1,9 @@
-//! `make bench-saml`: the SAML IdP over real HTTP on loopback, two figures — signed responses
+//! `make bench-saml`: the SAML IdP over real HTTP on loopback, three figures — signed responses
 //! per second (a browser with a live SSO session asking for an assertion: the session check,
 //! NameID and attributes, the Response and the Assertion each signed RSA-SHA256, the POST form),
-//! and full SP-initiated logins per second (AuthnRequest over HTTP-POST with every check and the
+//! once as repeat visits within a minute (the session's last use is not stored again) and once
+//! with the session stored on every response (the clock moved a minute between them), and full
+//! SP-initiated logins per second (AuthnRequest over HTTP-POST with every check and the
 //! replay cache, the login form, the password through the core, the session, the signed
 //! response). Each client thread holds one keep-alive HTTP/1.1 connection, as a browser does;
 //! plain HTTP, so TLS is not in the figures. Besides the rate it prints the CPU time of the whole
@@ -18,7 +20,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tessera_directory::clock::{Clock, SystemClock};
 use tessera_directory::model::{
-    AcsUrl, AppKind, Member, NameIdFormat, NewApplication, NewUser, SamlServiceProvider, SpOptions,
+    AcsUrl, AppKind, Member, NameIdFormat, NewApplication, NewUser, SamlServiceProvider,
+    SessionLimits, SpOptions,
 };
 use tessera_directory::policy::{TenantKind, Timestamp};
 use tessera_directory::testkit::{new_group, new_tenant, TestDirectory};
@@ -244,22 +247,28 @@ struct Figures {
 }
 
 /// Runs `f` on `threads` client threads, each with its own connection, until `secs` have passed
-/// (by the core's clock).
-fn run(threads: u64, secs: u64, addr: SocketAddr, f: impl Fn(&mut Conn, u64) + Sync) -> Figures {
+/// (by the real clock); `f` gets the connection, the thread's number and the operation's.
+fn run(
+    threads: u64,
+    secs: u64,
+    addr: SocketAddr,
+    f: impl Fn(&mut Conn, usize, u64) + Sync,
+) -> Figures {
     let (done, client_ticks, connections) =
         (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let cpu_before = cpu_ticks("/proc/self/stat");
     let start = SystemClock.now();
     let deadline = start.plus_secs(i64::try_from(secs).unwrap_or(10));
     std::thread::scope(|s| {
-        for _ in 0..threads {
+        for i in 0..usize::try_from(threads).unwrap() {
+            let (f, done, client_ticks, connections) = (&f, &done, &client_ticks, &connections);
             std::thread::Builder::new()
                 .name("bench-client".into())
-                .spawn_scoped(s, || {
+                .spawn_scoped(s, move || {
                     let mine = cpu_ticks("/proc/thread-self/stat");
                     let mut conn = Conn::new(addr);
                     while SystemClock.now() < deadline {
-                        f(&mut conn, done.fetch_add(1, Ordering::Relaxed));
+                        f(&mut conn, i, done.fetch_add(1, Ordering::Relaxed));
                     }
                     connections.fetch_add(conn.opened, Ordering::Relaxed);
                     client_ticks.fetch_add(
@@ -369,7 +378,12 @@ fn main() {
         d.clone(),
         SamlConfig {
             base_url: base.clone(),
-            session: Default::default(),
+            // The writing measure moves the clock a minute per response: no absolute limit
+            // to run into.
+            session: SessionLimits {
+                absolute_secs: 10 * 365 * 86_400,
+                ..SessionLimits::default()
+            },
         },
     );
     let app = tessera_saml::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -384,11 +398,21 @@ fn main() {
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split(' ').next().unwrap_or("?").to_string();
-    let responses = run(threads, secs, addr, |c, _| {
+    let responses = run(threads, secs, addr, |c, _, _| {
         c.signed_response(&session);
     });
-    let logins = run(threads, secs, addr, |c, n| {
-        c.login(n, &base);
+    // One session per client thread, each used a minute (of the core's clock) after its last
+    // use: every response also stores the session durably.
+    let mut conn = Conn::new(addr);
+    let sessions: Vec<String> = (0..threads).map(|i| conn.login(i, &base).0).collect();
+    drop(conn);
+    let writing = run(threads, secs, addr, |c, i, _| {
+        td.clock.advance_secs(61);
+        c.signed_response(&sessions[i]);
+    });
+    td.clock.set(SystemClock.now());
+    let logins = run(threads, secs, addr, |c, _, n| {
+        c.login(threads + n, &base);
     });
 
     println!(
@@ -410,9 +434,15 @@ fn main() {
     };
     row(
         "signed responses: live SSO session, Response and Assertion each signed (RSA-2048, \
-         RSA-SHA256, SHA-256 digests), IdP-initiated",
+         RSA-SHA256, SHA-256 digests), IdP-initiated; repeat visits within a minute, so the \
+         session is not stored again",
         &responses,
         ">= 1000",
+    );
+    row(
+        "the same, the session's last use stored on every response (a durable store write)",
+        &writing,
+        "-",
     );
     row(
         "full SP-initiated logins: POSTed AuthnRequest, form, password, session, signed response \
