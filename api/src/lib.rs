@@ -134,6 +134,7 @@ fn api() -> OpenApiRouter<AppState> {
         rbac::routes,
         policies::routes,
         applications::routes,
+        saml::routes,
         radius::routes,
         audit::routes,
     ] {
@@ -165,6 +166,7 @@ fn api() -> OpenApiRouter<AppState> {
         (name = "rbac", description = "Roles, assignments and effective rights"),
         (name = "policies", description = "Password, lockout, MFA and cache policies"),
         (name = "applications", description = "LDAP service, RADIUS clients, SAML SPs"),
+        (name = "saml", description = "Each tenant's SAML IdP: its signing keys and their rotation"),
         (name = "radius", description = "RADIUS accounting sessions"),
         (name = "audit", description = "The audit log"),
         (name = "meta", description = "This description"),

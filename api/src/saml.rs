@@ -2,15 +2,36 @@
 //! applications routes show and take them (entity id, ACS URLs, NameID format, attribute mapping
 //! and the security options), registration from the SP's own metadata XML (read by
 //! `tessera_saml::parse_sp_metadata`, a pure function: this crate never parses XML itself), and
-//! the tenant IdP's signing keys. Field rules and authorisation are the core's; this module only
-//! merges what was given (explicit fields over metadata over what is stored or the defaults).
+//! the tenant IdP's signing keys (list; a next key published before it signs; its activation;
+//! removal of the next or a retired key — keys are made by the SAML crate, kept by the core).
+//! Field rules and authorisation are the core's; this module only merges what was given
+//! (explicit fields over metadata over what is stored or the defaults).
 
-use crate::problem::Problem;
+use crate::auth::Caller;
+use crate::dto::time;
+use crate::extract::Path;
+use crate::problem::{Problem, Problems};
+use crate::tenants::{address, TenantPath};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tessera_directory::model::{AcsUrl, NameIdFormat, SamlServiceProvider, SpOptions};
+use tessera_directory::model::{
+    AcsUrl, IdpKeyInfo, IdpKeyState, NameIdFormat, SamlServiceProvider, SpOptions,
+};
 use tessera_saml::SpMetadata;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(keys))
+        .routes(routes!(prepare_next_key))
+        .routes(routes!(activate_next_key))
+        .routes(routes!(remove_key))
+}
 
 /// The NameID format an SP receives.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
@@ -365,4 +386,169 @@ impl SamlPatchDto {
         .over(sp.options);
         Ok((sp, md.map(|m| m.notes).unwrap_or_default()))
     }
+}
+
+/// Where an IdP signing key stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = IdpKeyState)]
+pub(crate) enum IdpKeyStateDto {
+    /// It signs.
+    Active,
+    /// Published in the metadata, not signing until activated.
+    Next,
+    /// Signed before; still published until removed.
+    Retired,
+}
+
+/// One of a tenant IdP's signing keys (never its private key).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = IdpKey)]
+pub(crate) struct IdpKeyDto {
+    /// Its place in the rotation.
+    state: IdpKeyStateDto,
+    /// SHA-256 of the certificate (DER), lower-case hex: names the key in the removal route.
+    fingerprint_sha256: String,
+    /// The self-signed certificate, PEM: what SPs that do not read metadata are given.
+    certificate: String,
+    /// When it was made.
+    created_at: String,
+    /// When it began to sign (absent for the next key and a tenant's first key).
+    activated_at: Option<String>,
+    /// When it stopped signing (retired keys).
+    retired_at: Option<String>,
+}
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+fn key_out(k: IdpKeyInfo) -> IdpKeyDto {
+    IdpKeyDto {
+        state: match k.state {
+            IdpKeyState::Active => IdpKeyStateDto::Active,
+            IdpKeyState::Next => IdpKeyStateDto::Next,
+            IdpKeyState::Retired => IdpKeyStateDto::Retired,
+        },
+        certificate: pem(&k.certificate_der),
+        fingerprint_sha256: k.fingerprint,
+        created_at: time(k.created_at),
+        activated_at: k.activated_at.map(time),
+        retired_at: k.retired_at.map(time),
+    }
+}
+
+fn keys_out(keys: Vec<IdpKeyInfo>) -> axum::Json<Vec<IdpKeyDto>> {
+    axum::Json(keys.into_iter().map(key_out).collect())
+}
+
+/// A key of the tenant's IdP in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct KeyPath {
+    /// The tenant's slug.
+    slug: String,
+    /// The key's certificate SHA-256 fingerprint (hex; case and colons do not matter).
+    fingerprint: String,
+}
+
+/// The signing keys of the tenant's SAML IdP: the active one, a next one, retired ones
+/// (Applications:Read). Empty until the IdP is first used or a next key is prepared.
+#[utoipa::path(
+    get,
+    path = "/tenants/{slug}/saml/keys",
+    operation_id = "saml_keys_list",
+    tag = "saml",
+    params(TenantPath),
+    responses((status = 200, body = Vec<IdpKeyDto>), Problems)
+)]
+pub(crate) async fn keys(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+) -> Result<axum::Json<Vec<IdpKeyDto>>, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        Ok(keys_out(d.saml().idp_keys(&actor, t.id)?))
+    })
+    .await
+}
+
+/// Makes the next signing key (Applications:Write): the IdP's metadata publishes its
+/// certificate beside the active one from now on, while the active key goes on signing — let
+/// SPs refresh the metadata, then activate it. 409 while a next key is waiting.
+#[utoipa::path(
+    post,
+    path = "/tenants/{slug}/saml/keys/next",
+    operation_id = "saml_keys_prepare_next",
+    tag = "saml",
+    params(TenantPath),
+    responses((status = 201, body = Vec<IdpKeyDto>), Problems)
+)]
+pub(crate) async fn prepare_next_key(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+) -> Result<(StatusCode, axum::Json<Vec<IdpKeyDto>>), Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        let now = d.now();
+        let make = || tessera_saml::make_idp_key(&t.slug, now);
+        let keys = d.saml().prepare_next_idp_key(&actor, t.id, &make)?;
+        Ok((StatusCode::CREATED, keys_out(keys)))
+    })
+    .await
+}
+
+/// Activates the next signing key (Applications:Write): it signs from now on; the previous key
+/// is retired — its certificate stays in the metadata until removed, for SPs that refresh
+/// metadata slowly. 409 without a next key or with four retired keys kept.
+#[utoipa::path(
+    post,
+    path = "/tenants/{slug}/saml/keys/next/activate",
+    operation_id = "saml_keys_activate_next",
+    tag = "saml",
+    params(TenantPath),
+    responses((status = 200, body = Vec<IdpKeyDto>), Problems)
+)]
+pub(crate) async fn activate_next_key(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+) -> Result<axum::Json<Vec<IdpKeyDto>>, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        Ok(keys_out(d.saml().activate_next_idp_key(&actor, t.id)?))
+    })
+    .await
+}
+
+/// Removes the next or a retired signing key (Applications:Write): the metadata stops
+/// publishing its certificate. The active key cannot be removed (409).
+#[utoipa::path(
+    delete,
+    path = "/tenants/{slug}/saml/keys/{fingerprint}",
+    operation_id = "saml_keys_remove",
+    tag = "saml",
+    params(KeyPath),
+    responses((status = 204, description = "Removed"), Problems)
+)]
+pub(crate) async fn remove_key(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<KeyPath>,
+) -> Result<StatusCode, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        d.saml().remove_idp_key(&actor, t.id, &p.fingerprint)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }

@@ -38,7 +38,7 @@ pub use service::{
     policies::Policies,
     radius::{Radius, MAX_SESSIONS_PER_TENANT, SESSION_RETENTION_SECS},
     rbac::Rbac,
-    saml::{Saml, SessionLogin, SessionUse},
+    saml::{Saml, SessionLogin, SessionUse, MAX_RETIRED_IDP_KEYS},
     tenants::Tenants,
     tokens::Tokens,
     users::Users,

@@ -1,6 +1,8 @@
-//! A tenant's IdP: its entity id and endpoints under the configured base URL, its signing key
-//! (RSA 2048 and a self-signed certificate, made here with OpenSSL on first use and kept sealed by
-//! the core), and its metadata. It must not keep keys anywhere but through the core.
+//! A tenant's IdP: its entity id and endpoints under the configured base URL, its signing keys
+//! (RSA 2048 and a self-signed certificate, made here with OpenSSL — on first use, or when an
+//! administrator prepares the next key — and kept sealed by the core), and its metadata, which
+//! publishes every signing certificate the core lists (active, next, retired). It must not keep
+//! keys anywhere but through the core.
 
 use crate::error::{from_directory, Error};
 use crate::xml::{cert_b64, esc};
@@ -12,6 +14,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::{X509Builder, X509NameBuilder};
 use tessera_directory::model::{IdpKey, NewIdpKey, SecretBytes, TenantId};
+use tessera_directory::policy::Timestamp;
 use tessera_directory::{Actor, Directory, Error as DirError};
 
 /// RSA modulus size of IdP keys.
@@ -63,19 +66,34 @@ impl Idp {
 
     /// The tenant's key, made on first use.
     pub(crate) fn key(&self, dir: &Directory) -> Result<IdpKey, Error> {
-        let slug = self.slug.clone();
-        let now = dir.now().as_secs();
-        let make = move || {
-            generate(&slug, now).map_err(|e| DirError::Corrupt(format!("IdP key generation: {e}")))
-        };
+        let (slug, now) = (self.slug.clone(), dir.now());
         dir.saml()
-            .idp_key(&Actor::system(), self.tenant, &make)
+            .idp_key(&Actor::system(), self.tenant, &|| make_idp_key(&slug, now))
             .map_err(from_directory)
     }
 
     /// The IdP's metadata (SAML 2.0 metadata, unsigned; fetch it over HTTPS).
     pub(crate) fn metadata(&self, key: &IdpKey) -> String {
-        let cert = cert_b64(&key.certificate_der);
+        // Every published certificate (the active one first); the active one even if the list
+        // were empty.
+        let certs: Vec<&[u8]> = if key.published.is_empty() {
+            vec![key.certificate_der.as_slice()]
+        } else {
+            key.published.iter().map(Vec::as_slice).collect()
+        };
+        let keys: String = certs
+            .iter()
+            .map(|der| {
+                format!(
+                    concat!(
+                        r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>"#,
+                        r#"<ds:X509Certificate>{}</ds:X509Certificate>"#,
+                        r#"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                    ),
+                    cert_b64(der)
+                )
+            })
+            .collect();
         let sso = esc(&self.sso_url());
         format!(
             concat!(
@@ -85,9 +103,7 @@ impl Idp {
                 r#"xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">"#,
                 r#"<md:IDPSSODescriptor WantAuthnRequestsSigned="false" "#,
                 r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
-                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>"#,
-                r#"<ds:X509Certificate>{cert}</ds:X509Certificate>"#,
-                r#"</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                "{keys}",
                 r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
                 r#"<md:SingleLogoutService Binding="{post}" Location="{slo}"/>"#,
                 r#"<md:NameIDFormat>{email}</md:NameIDFormat>"#,
@@ -100,7 +116,7 @@ impl Idp {
                 "\n"
             ),
             entity = esc(&self.entity_id),
-            cert = cert,
+            keys = keys,
             email = name_id::EMAIL,
             persistent = name_id::PERSISTENT,
             transient = name_id::TRANSIENT,
@@ -111,6 +127,12 @@ impl Idp {
             slo = esc(&self.slo_url()),
         )
     }
+}
+
+/// A fresh IdP key for the tenant `slug` (RSA 2048, a self-signed certificate valid from an
+/// hour before `now` for ten years), for the core's `idp_key` and `prepare_next_idp_key`.
+pub fn make_idp_key(slug: &str, now: Timestamp) -> Result<NewIdpKey, DirError> {
+    generate(slug, now.as_secs()).map_err(|e| DirError::Corrupt(format!("IdP key generation: {e}")))
 }
 
 /// A fresh RSA key and a self-signed certificate naming the tenant.
@@ -162,6 +184,39 @@ mod tests {
             .data()
             .to_string();
         assert_eq!(cn.unwrap(), "Tessera SAML IdP contoso");
+    }
+
+    #[test]
+    fn the_metadata_publishes_every_listed_certificate_active_first() {
+        let t = TenantId::from_uuid(Default::default());
+        let idp = Idp::new("https://idp.example", t, "contoso");
+        let key = |published: Vec<Vec<u8>>| IdpKey {
+            tenant: t,
+            private_key_der: SecretBytes::new(vec![1]),
+            certificate_der: vec![1, 2, 3],
+            published,
+            pairwise_secret: SecretBytes::new(vec![2]),
+            created_at: Timestamp::from_secs(0),
+        };
+        let md = idp.metadata(&key(vec![vec![1, 2, 3], vec![4, 5, 6], vec![7, 8, 9]]));
+        let certs: Vec<&str> = md
+            .split("<ds:X509Certificate>")
+            .skip(1)
+            .filter_map(|r| r.split('<').next())
+            .collect();
+        assert_eq!(
+            certs,
+            [
+                cert_b64(&[1, 2, 3]),
+                cert_b64(&[4, 5, 6]),
+                cert_b64(&[7, 8, 9])
+            ]
+        );
+        assert_eq!(md.matches(r#"<md:KeyDescriptor use="signing">"#).count(), 3);
+        // A key without a list still publishes itself.
+        let md = idp.metadata(&key(Vec::new()));
+        assert_eq!(md.matches("<ds:X509Certificate>").count(), 1);
+        assert!(md.contains(&cert_b64(&[1, 2, 3])));
     }
 
     #[test]

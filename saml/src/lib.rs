@@ -20,7 +20,7 @@ mod xml;
 
 pub use error::{directory_status, Error, SamlStatus};
 pub use flows::{FLOW_TTL_SECS, MAX_FLOWS};
-pub use idp::KEY_BITS;
+pub use idp::{make_idp_key, KEY_BITS};
 pub use metadata::{parse_sp_metadata, MetadataError, SpMetadata, MAX_METADATA};
 pub use request::{MAX_AGE_SECS, MAX_ENCODED, MAX_RELAY_STATE, MAX_XML, SKEW_SECS};
 pub use response::ASSERTION_TTL_SECS;

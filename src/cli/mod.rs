@@ -1,9 +1,9 @@
 //! The admin commands of the `tessera` binary (`login`, `tenant`, `user`, `group`, `role`,
-//! `assign`, `assignment`, `policy`, `app`, `audit`, `token`): each parses its arguments, calls
-//! the admin REST API of a running server over HTTPS with a bearer token, and prints a table or,
-//! with `--json`, the API's JSON. It owns the command-line shapes and their translation into
-//! requests; it must not open the store or decide anything the API decides, and it must never
-//! print a password or a token other than the one `token create` issues.
+//! `assign`, `assignment`, `policy`, `app`, `saml`, `audit`, `token`): each parses its
+//! arguments, calls the admin REST API of a running server over HTTPS with a bearer token, and
+//! prints a table or, with `--json`, the API's JSON. It owns the command-line shapes and their
+//! translation into requests; it must not open the store or decide anything the API decides,
+//! and it must never print a password or a token other than the one `token create` issues.
 
 pub mod apps;
 pub mod audit;
@@ -12,6 +12,7 @@ pub mod client;
 pub mod groups;
 pub mod policy;
 pub mod rbac;
+pub mod saml;
 pub mod session;
 pub mod table;
 pub mod tenants;
@@ -90,6 +91,9 @@ pub enum Command {
     /// Applications: the LDAP service, RADIUS clients, SAML service providers.
     #[command(display_order = 30)]
     App(apps::AppCmd),
+    /// A tenant's SAML IdP: its signing keys and their rotation.
+    #[command(display_order = 30)]
+    Saml(saml::SamlCmd),
     /// Read a tenant's audit log over the API (`audit export` writes JSON lines).
     #[command(display_order = 31)]
     Audit(audit::AuditCmd),
@@ -112,6 +116,7 @@ pub fn run(cmd: &Command, cfg: &Config) -> Result<()> {
         Command::Assignment(c) => rbac::run_assignment(c, cfg),
         Command::Policy(c) => policy::run(c, cfg),
         Command::App(c) => apps::run(c, cfg),
+        Command::Saml(c) => saml::run(c, cfg),
         Command::Audit(c) => audit::run(c, cfg),
         Command::Token(c) => tokens::run(c, cfg),
     }

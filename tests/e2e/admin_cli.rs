@@ -11,12 +11,12 @@ use std::process::{Command, Output, Stdio};
 use tessera_directory::policy::Timestamp;
 use tessera_directory::testkit::totp_code;
 
-const ADMIN_PASSWORD: &str = "Demo-2026:5.2!";
+pub(crate) const ADMIN_PASSWORD: &str = "Demo-2026:5.2!";
 const DAVE_FIRST: &str = "Correct-Horse-Battery-9!";
 const DAVE_SECOND: &str = "Staple-Lantern-Orbit-27?";
 
 /// The binary, pointed at one server and one session file, with a clean environment.
-struct Cli<'a> {
+pub(crate) struct Cli<'a> {
     server: &'a Server,
     root: String,
     dir: &'a Path,
@@ -24,7 +24,7 @@ struct Cli<'a> {
 }
 
 impl<'a> Cli<'a> {
-    fn new(server: &'a Server, dir: &'a Path, session: &str) -> Self {
+    pub(crate) fn new(server: &'a Server, dir: &'a Path, session: &str) -> Self {
         Cli {
             server,
             root: server.api.trim_end_matches("/api/v1").to_string(),
@@ -34,7 +34,7 @@ impl<'a> Cli<'a> {
     }
 
     /// A command with no server options (they come from the session).
-    fn bare(&self, args: &[&str]) -> Command {
+    pub(crate) fn bare(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
         c.args(args)
             .current_dir(self.dir)
@@ -57,7 +57,7 @@ impl<'a> Cli<'a> {
     }
 
     /// A command naming the server and its certificate.
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.bare(args);
         c.arg("--url")
             .arg(&self.root)
@@ -66,22 +66,22 @@ impl<'a> Cli<'a> {
         c
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         succeeded(self.cmd(args).output().unwrap(), args)
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
         let out = self.ok(&all);
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
     }
 
-    fn fails(&self, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
         failed(self.cmd(args).output().unwrap(), args)
     }
 
-    fn with_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    pub(crate) fn with_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Output {
         let mut c = self.cmd(args);
         for (k, v) in vars {
             c.env(k, v);
@@ -90,7 +90,7 @@ impl<'a> Cli<'a> {
     }
 }
 
-fn succeeded(o: Output, args: &[&str]) -> String {
+pub(crate) fn succeeded(o: Output, args: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{args:?} failed: {stderr}");
     assert!(!stderr.contains("error:"), "{args:?}: {stderr}");
@@ -110,7 +110,7 @@ fn failed(o: Output, args: &[&str]) -> String {
 }
 
 /// The first column of a table's rows (the header dropped).
-fn first_column(table: &str) -> Vec<String> {
+pub(crate) fn first_column(table: &str) -> Vec<String> {
     table
         .lines()
         .skip(1)
@@ -119,7 +119,7 @@ fn first_column(table: &str) -> Vec<String> {
         .collect()
 }
 
-fn row<'t>(table: &'t str, first: &str) -> &'t str {
+pub(crate) fn row<'t>(table: &'t str, first: &str) -> &'t str {
     table
         .lines()
         .find(|l| l.split_whitespace().next() == Some(first))

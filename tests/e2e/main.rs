@@ -15,4 +15,5 @@ mod harness;
 mod ldap_apps;
 mod ldap_tools;
 mod radius_tools;
+mod saml_admin;
 mod smoke;

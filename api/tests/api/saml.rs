@@ -1,7 +1,8 @@
 //! SAML service providers through the API: the security options in create, patch (absent keeps,
 //! `null` clears) and output, registration from the SP's metadata XML (fields given beside it
 //! win; hostile or unusable metadata is a 422 naming `metadata`), and the core's field checks
-//! coming back as problems naming the field.
+//! coming back as problems naming the field; the IdP key rotation (next, activate, remove) under
+//! Applications rights, a hidden tenant answering like a missing one.
 
 use crate::support::Api;
 use serde_json::{json, Value};
@@ -311,4 +312,116 @@ async fn bad_metadata_is_a_problem_naming_it_and_registers_nothing() {
     assert_eq!(r.status.as_u16(), 413, "{}", r.text());
     let list = api.get(&format!("{APPS}?type=saml"), &t).await.ok(200);
     assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idp_keys_rotate_through_the_api_with_application_rights() {
+    let api = Api::new();
+    let (_, root) = api.root_admin();
+    let keys = "/api/v1/tenants/contoso/saml/keys";
+    let states = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(api.get(keys, &root).await.ok(200), json!([]));
+    let made = api
+        .call("POST", &format!("{keys}/next"), Some(&root), None)
+        .await
+        .ok(201);
+    assert_eq!(states(&made), ["active", "next"]);
+    let next = made[1].clone();
+    let fp = next["fingerprint_sha256"].as_str().unwrap().to_string();
+    assert_eq!(fp.len(), 64);
+    assert!(next["certificate"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN CERTIFICATE-----\nMII"));
+    assert_eq!(next["activated_at"], Value::Null);
+    api.call("POST", &format!("{keys}/next"), Some(&root), None)
+        .await
+        .problem(409, "not-allowed");
+
+    // An Application Administrator of contoso rotates; an Auditor only looks.
+    let apps = api.admin(
+        &api.contoso,
+        "apps",
+        "Application Administrator",
+        &api.contoso,
+    );
+    let apps = api.session(&apps);
+    let auditor = api.admin(&api.contoso, "aud", "Auditor", &api.contoso);
+    let auditor = api.session(&auditor);
+    assert_eq!(
+        states(&api.get(keys, &auditor).await.ok(200)),
+        ["active", "next"]
+    );
+    api.call(
+        "POST",
+        &format!("{keys}/next/activate"),
+        Some(&auditor),
+        None,
+    )
+    .await
+    .problem(403, "forbidden");
+    let active = api
+        .call("POST", &format!("{keys}/next/activate"), Some(&apps), None)
+        .await
+        .ok(200);
+    assert_eq!(states(&active), ["active", "retired"]);
+    assert_eq!(active[0]["fingerprint_sha256"], fp.as_str());
+    assert!(active[0]["activated_at"].is_string());
+    assert!(active[1]["retired_at"].is_string());
+    api.call("POST", &format!("{keys}/next/activate"), Some(&apps), None)
+        .await
+        .problem(409, "not-allowed");
+    api.call("DELETE", &format!("{keys}/{fp}"), Some(&apps), None)
+        .await
+        .problem(409, "not-allowed");
+    api.call(
+        "DELETE",
+        &format!("{keys}/{}", "0".repeat(64)),
+        Some(&apps),
+        None,
+    )
+    .await
+    .problem(404, "not-found");
+    let retired = active[1]["fingerprint_sha256"].as_str().unwrap();
+    api.call("DELETE", &format!("{keys}/{retired}"), Some(&auditor), None)
+        .await
+        .problem(403, "forbidden");
+    api.call(
+        "DELETE",
+        &format!("{keys}/{}", retired.to_uppercase()),
+        Some(&apps),
+        None,
+    )
+    .await
+    .ok(204);
+    assert_eq!(states(&api.get(keys, &root).await.ok(200)), ["active"]);
+
+    // Another tenant's administrator gets what a missing tenant gets.
+    let other = api.admin(&api.fabrikam, "fadmin", "Main Administrator", &api.fabrikam);
+    let other = api.session(&other);
+    for (method, uri) in [
+        ("GET", keys.to_string()),
+        ("POST", format!("{keys}/next")),
+        ("POST", format!("{keys}/next/activate")),
+        ("DELETE", format!("{keys}/{fp}")),
+    ] {
+        let hidden = api.call(method, &uri, Some(&other), None).await;
+        let missing = api
+            .call(
+                method,
+                &uri.replace("contoso", "nowhere"),
+                Some(&other),
+                None,
+            )
+            .await;
+        hidden.problem(404, "not-found");
+        assert_eq!(hidden.json(), missing.json(), "{method} {uri}");
+    }
+    assert_eq!(states(&api.get(keys, &root).await.ok(200)), ["active"]);
 }

@@ -27,7 +27,8 @@ pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, TokenId, 
 pub use radius::{AccountingReport, AccountingStatus, NasClient, RadiusSession};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};
 pub use saml::{
-    IdpKey, NewIdpKey, SecretBytes, SessionLimits, SessionSecret, SpOptions, SsoSession,
+    IdpKey, IdpKeyInfo, IdpKeyState, NewIdpKey, SecretBytes, SessionLimits, SessionSecret,
+    SpOptions, SsoSession,
 };
 pub use tenant::{NewTenant, Tenant};
 pub use token::{IssuedToken, NewToken, Token, TokenKind, TokenSecret};

@@ -1,6 +1,7 @@
 //! SAML entities the core keeps for the SAML frontend: the security options of a registered
-//! service provider, a tenant's IdP signing key (the private key only ever sealed at rest), and
-//! SSO sessions with their idle and absolute timeouts. It owns shapes and field checks; it must
+//! service provider, a tenant's IdP signing keys (the private key only ever sealed at rest; the
+//! active one, the next one published before it signs, retired ones still published), and SSO
+//! sessions with their idle and absolute timeouts. It owns shapes and field checks; it must
 //! not parse XML, sign anything or touch the store.
 
 use super::{validate, AppId, TenantId, UserId};
@@ -143,7 +144,7 @@ pub struct NewIdpKey {
     pub certificate_der: Vec<u8>,
 }
 
-/// A tenant's IdP key as the SAML frontend uses it.
+/// A tenant's IdP key as the SAML frontend uses it: the active key, which signs.
 #[derive(Debug, Clone)]
 pub struct IdpKey {
     /// The tenant.
@@ -152,10 +153,46 @@ pub struct IdpKey {
     pub private_key_der: SecretBytes,
     /// The self-signed X.509 certificate, DER (published in the metadata).
     pub certificate_der: Vec<u8>,
+    /// Every signing certificate the metadata publishes, DER: this key's first, then the next
+    /// key's (published before it signs), then retired keys' (until they are removed).
+    pub published: Vec<Vec<u8>>,
     /// The tenant's secret for pairwise (persistent) NameIDs: stable across key changes.
     pub pairwise_secret: SecretBytes,
     /// When it was made.
     pub created_at: Timestamp,
+}
+
+/// Where an IdP signing key stands in its rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdpKeyState {
+    /// It signs responses and logout messages.
+    Active,
+    /// Published in the metadata, not signing yet: SPs that refresh metadata learn it before
+    /// it is activated.
+    Next,
+    /// Signed before; still published so SPs that refresh metadata slowly keep verifying, until
+    /// an administrator removes it. Its private key is gone.
+    Retired,
+}
+
+/// An IdP signing key as administrators see it (never its private key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdpKeyInfo {
+    /// Its place in the rotation.
+    pub state: IdpKeyState,
+    /// SHA-256 of the certificate (DER), lower-case hex: how the key is named.
+    pub fingerprint: String,
+    /// The self-signed certificate, DER.
+    #[serde(skip)]
+    pub certificate_der: Vec<u8>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it began to sign; `None` for the next key, and for a tenant's first key made
+    /// before rotation existed.
+    pub activated_at: Option<Timestamp>,
+    /// When it stopped signing (retired keys).
+    pub retired_at: Option<Timestamp>,
 }
 
 /// The secret naming an SSO session (the cookie's value). Only its SHA-256 is stored.

@@ -377,6 +377,10 @@ const COVERED: &[&str] = &[
     "saml::open_session",
     "saml::resume_session",
     "saml::end_session",
+    "saml::idp_keys",
+    "saml::prepare_next_idp_key",
+    "saml::activate_next_idp_key",
+    "saml::remove_idp_key",
 ];
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
@@ -419,6 +423,7 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
         "credentials::status",
         d.credentials().status(a, t.tenant, t.alice),
     );
+    c.op("saml::idp_keys", d.saml().idp_keys(a, t.tenant));
     c.op("tenants::resolve", tn.resolve(a, &t.slug));
     c.op("tenants::get", tn.get(a, t.tenant));
     c.op("tenants::by_slug", tn.by_slug(a, &t.slug));
@@ -564,6 +569,21 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
         "applications::create",
         ap.create(a, t.tenant, radius("rogue-nas", [])),
     );
+    // A key that would be taken anywhere the caller may rotate keys (never made when refused).
+    let make = || {
+        Ok(tessera_directory::model::NewIdpKey {
+            private_key_der: tessera_directory::model::SecretBytes::new(vec![7; 64]),
+            certificate_der: vec![0x30, 7, 7],
+        })
+    };
+    c.op(
+        "saml::prepare_next_idp_key",
+        d.saml().prepare_next_idp_key(a, t.tenant, &make),
+    );
+    c.op(
+        "saml::activate_next_idp_key",
+        d.saml().activate_next_idp_key(a, t.tenant),
+    );
     let renamed = ApplicationPatch {
         name: Some("owned".into()),
         ..ApplicationPatch::default()
@@ -654,6 +674,10 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     );
     c.op("rbac::revoke", rb.revoke(a, t.tenant, t.assignment));
     c.op("rbac::delete_role", rb.delete_role(a, t.tenant, t.role));
+    c.op(
+        "saml::remove_idp_key",
+        d.saml().remove_idp_key(a, t.tenant, &"00".repeat(32)),
+    );
     c.op("applications::delete", ap.delete(a, t.tenant, t.app));
     c.op("applications::delete", ap.delete(a, t.tenant, t.ldap));
     c.op("groups::delete", g.delete(a, t.tenant, t.wifi));

@@ -278,6 +278,208 @@ fn sso_sessions_time_out_respect_bound_groups_and_stay_in_their_tenant() {
 }
 
 #[test]
+fn idp_keys_rotate_next_then_active_then_retired_until_removed() {
+    use tessera_directory::model::IdpKeyState::{Active, Next, Retired};
+    let tree = Tree::new();
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let made = Cell::new(0u8);
+    let make = || {
+        made.set(made.get() + 1);
+        Ok(key_material(made.get()))
+    };
+    let states = |keys: &[tessera_directory::model::IdpKeyInfo]| {
+        keys.iter().map(|k| k.state).collect::<Vec<_>>()
+    };
+    let s = d.saml();
+    assert_eq!(s.idp_keys(&sys(), t).unwrap(), [], "made on first use");
+    let first = s.idp_key(&sys(), t, &make).unwrap();
+    assert_eq!(
+        first.published,
+        std::slice::from_ref(&first.certificate_der)
+    );
+    let keys = s.idp_keys(&sys(), t).unwrap();
+    assert_eq!(states(&keys), [Active]);
+    assert_eq!(keys[0].activated_at, None, "the first key");
+    assert_eq!(keys[0].fingerprint.len(), 64);
+
+    // Next: published beside the active key, which goes on signing.
+    let keys = s.prepare_next_idp_key(&sys(), t, &make).unwrap();
+    assert_eq!(states(&keys), [Active, Next]);
+    let next_fp = keys[1].fingerprint.clone();
+    let signing = s.idp_key(&sys(), t, &make).unwrap();
+    assert_eq!(signing.private_key_der.expose(), &[1u8; 64][..]);
+    assert_eq!(
+        signing.published,
+        [
+            key_material(1).certificate_der,
+            key_material(2).certificate_der
+        ]
+    );
+    assert!(matches!(
+        s.prepare_next_idp_key(&sys(), t, &make),
+        Err(Error::NotAllowed(_))
+    ));
+    assert_eq!(made.get(), 2, "a refused next key is not even made");
+
+    // Activation: the next key signs, the old one is retired and still published.
+    tree.td.clock.advance_secs(60);
+    let before = d.now();
+    let keys = s.activate_next_idp_key(&sys(), t).unwrap();
+    assert_eq!(states(&keys), [Active, Retired]);
+    assert_eq!(keys[0].fingerprint, next_fp);
+    let at = keys[0].activated_at.unwrap();
+    assert!(at > before && at < before.plus_secs(1), "{at:?}");
+    assert_eq!(keys[1].retired_at, Some(at));
+    let signing = s.idp_key(&sys(), t, &make).unwrap();
+    assert_eq!(signing.private_key_der.expose(), &[2u8; 64][..]);
+    assert_eq!(
+        signing.published,
+        [
+            key_material(2).certificate_der,
+            key_material(1).certificate_der
+        ]
+    );
+    assert_eq!(
+        signing.pairwise_secret.expose(),
+        first.pairwise_secret.expose(),
+        "persistent NameIDs survive the rotation"
+    );
+    assert!(matches!(
+        s.activate_next_idp_key(&sys(), t),
+        Err(Error::NotAllowed(_))
+    ));
+
+    // Removal: never the active key; by fingerprint in any case, with colons; unknown ones
+    // are not found.
+    assert!(matches!(
+        s.remove_idp_key(&sys(), t, &next_fp),
+        Err(Error::NotAllowed(_))
+    ));
+    assert_eq!(
+        s.remove_idp_key(&sys(), t, &"ab".repeat(32)).map(|_| ()),
+        Err(Error::NotFound)
+    );
+    let old_fp = keys[1].fingerprint.to_uppercase();
+    let with_colons: Vec<&str> = (0..32).map(|i| &old_fp[i * 2..i * 2 + 2]).collect();
+    let keys = s.remove_idp_key(&sys(), t, &with_colons.join(":")).unwrap();
+    assert_eq!(states(&keys), [Active]);
+    assert_eq!(
+        s.idp_key(&sys(), t, &make).unwrap().published,
+        [key_material(2).certificate_der]
+    );
+    // A next key may be dropped before it signs.
+    let keys = s.prepare_next_idp_key(&sys(), t, &make).unwrap();
+    let keys = s.remove_idp_key(&sys(), t, &keys[1].fingerprint).unwrap();
+    assert_eq!(states(&keys), [Active]);
+
+    // Each change is in the audit log.
+    let log = d
+        .audit()
+        .query(&sys(), &tessera_directory::model::AuditQuery::tenant(t))
+        .unwrap()
+        .events;
+    let actions: Vec<&str> = log
+        .iter()
+        .map(|e| e.action.as_str())
+        .filter(|a| a.starts_with("saml.idp_key"))
+        .collect();
+    assert_eq!(actions.len(), 5, "{actions:?}");
+    for a in [
+        "saml.idp_key.next",
+        "saml.idp_key.activate",
+        "saml.idp_key.remove",
+    ] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+    assert!(!format!("{log:?}").contains("[2, 2, 2"), "no key bytes");
+
+    // Kept across a restart; other tenants untouched.
+    let tree = tree.restart();
+    let s = tree.dir().saml();
+    assert_eq!(states(&s.idp_keys(&sys(), t).unwrap()), [Active]);
+    assert_eq!(s.idp_keys(&sys(), tree.fabrikam.id).unwrap(), []);
+}
+
+#[test]
+fn retired_idp_keys_are_capped_and_a_first_next_key_makes_the_active_one_too() {
+    let tree = Tree::new();
+    let s = tree.dir().saml();
+    let t = tree.contoso.id;
+    let made = Cell::new(0u8);
+    let make = || {
+        made.set(made.get() + 1);
+        Ok(key_material(made.get()))
+    };
+    // No key yet: preparing the next one makes the active one first.
+    let keys = s.prepare_next_idp_key(&sys(), t, &make).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(made.get(), 2);
+    assert_eq!(
+        s.idp_key(&sys(), t, &make)
+            .unwrap()
+            .private_key_der
+            .expose(),
+        &[1u8; 64][..]
+    );
+    s.activate_next_idp_key(&sys(), t).unwrap();
+    for _ in 1..tessera_directory::MAX_RETIRED_IDP_KEYS {
+        s.prepare_next_idp_key(&sys(), t, &make).unwrap();
+        s.activate_next_idp_key(&sys(), t).unwrap();
+    }
+    let keys = s.idp_keys(&sys(), t).unwrap();
+    assert_eq!(keys.len(), 1 + tessera_directory::MAX_RETIRED_IDP_KEYS);
+    s.prepare_next_idp_key(&sys(), t, &make).unwrap();
+    assert!(matches!(
+        s.activate_next_idp_key(&sys(), t),
+        Err(Error::NotAllowed(_))
+    ));
+    // Removing the oldest retired key makes room.
+    let oldest = s
+        .idp_keys(&sys(), t)
+        .unwrap()
+        .last()
+        .unwrap()
+        .fingerprint
+        .clone();
+    s.remove_idp_key(&sys(), t, &oldest).unwrap();
+    s.activate_next_idp_key(&sys(), t).unwrap();
+    // A failing key maker stores nothing.
+    let failing = || Err(Error::Corrupt("no entropy".into()));
+    let before = s.idp_keys(&sys(), t).unwrap();
+    assert!(s.prepare_next_idp_key(&sys(), t, &failing).is_err());
+    assert_eq!(s.idp_keys(&sys(), t).unwrap(), before);
+}
+
+#[test]
+fn idp_key_rotation_needs_application_rights() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = &tree.contoso;
+    let make = || Ok(key_material(1));
+    let apps = crate::fixtures::as_user(&tree.user_with_role(
+        c,
+        "appadmin",
+        "Application Administrator",
+        c,
+    ));
+    let auditor = crate::fixtures::as_user(&tree.user_with_role(c, "aud", "Auditor", c));
+    let s = d.saml();
+    assert_eq!(s.prepare_next_idp_key(&apps, c.id, &make).unwrap().len(), 2);
+    assert_eq!(s.idp_keys(&auditor, c.id).unwrap().len(), 2);
+    assert_eq!(
+        s.activate_next_idp_key(&auditor, c.id).map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(
+        s.remove_idp_key(&auditor, c.id, &"00".repeat(32))
+            .map(|_| ()),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(s.activate_next_idp_key(&apps, c.id).unwrap().len(), 2);
+}
+
+#[test]
 fn a_session_stores_its_last_use_once_a_minute_and_every_sp_that_joins() {
     let tree = Tree::new();
     let (alice, _bob) = tree.populate(&tree.contoso);

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )] // test code: a failed step is a failed test
 
+mod admin;
 mod corpus;
 mod harness;
 mod isolation;

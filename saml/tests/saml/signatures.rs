@@ -5,10 +5,11 @@
 use crate::harness::{xmlsec1, Idp};
 use serde_json::json;
 
-const RESPONSE_ID: &str = "urn:oasis:names:tc:SAML:2.0:protocol:Response";
+pub const RESPONSE_ID: &str = "urn:oasis:names:tc:SAML:2.0:protocol:Response";
 const ASSERTION_ID: &str = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion";
 
-fn verify(idp: &Idp, name: &str, xml: &str, cert_pem: &str, id_attr: &str) -> (bool, String) {
+/// Whether xmlsec1 verifies the signature of the element `id_attr` in `xml` with `cert_pem`.
+pub fn verify(idp: &Idp, name: &str, xml: &str, cert_pem: &str, id_attr: &str) -> (bool, String) {
     let dir = idp.files.path();
     let doc = dir.join(format!("{name}.xml"));
     let cert = dir.join(format!("{name}.idp.pem"));

@@ -266,6 +266,15 @@ def request_only(cfg):
     }
 
 
+def metadata(cfg):
+    """The SP's own metadata, as pysaml2's create_metadata_string writes it."""
+    from saml2.metadata import create_metadata_string
+
+    client = sp_client(cfg)
+    xml = create_metadata_string(None, config=client.config, valid=24, sign=False)
+    return {"xml": xml.decode()}
+
+
 def main():
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
@@ -274,6 +283,7 @@ def main():
         "idp-initiated": idp_initiated,
         "request": request_only,
         "login-logout": login_logout,
+        "metadata": metadata,
     }
     print(json.dumps(action[cfg["action"]](cfg)))
 
