@@ -155,12 +155,10 @@ pub struct RadiusSettings {
     pub clients_refresh_secs: u32,
     /// Requests answered at once; beyond, datagrams are dropped (the NAS retransmits).
     pub max_in_flight: usize,
-    /// Serve EAP-TTLS/PAP (WPA2/WPA3-Enterprise); off: EAP requests get Access-Reject.
+    /// Serve EAP-TTLS/PAP (WPA2/WPA3-Enterprise); off: EAP requests get Access-Reject. The
+    /// tunnel presents the certificate of the tenant whose NAS client the request came through
+    /// (generated per tenant, or installed through the API): it is data, not a setting.
     pub eap: bool,
-    /// The certificate chain (PEM) the EAP-TTLS tunnel presents; unset: the admin API's.
-    pub eap_cert_file: Option<PathBuf>,
-    /// The private key (PEM) of `eap_cert_file`.
-    pub eap_key_file: Option<PathBuf>,
 }
 
 impl Default for RadiusSettings {
@@ -178,8 +176,6 @@ impl Default for RadiusSettings {
             clients_refresh_secs: lib.clients_refresh_secs,
             max_in_flight: lib.max_in_flight,
             eap: true,
-            eap_cert_file: None,
-            eap_key_file: None,
         }
     }
 }
@@ -385,7 +381,20 @@ pub const ENVIRONMENT: [(&str, &str); 9] = [
 impl Config {
     /// Parses a TOML document.
     pub fn from_toml(text: &str) -> Result<Config> {
-        let cfg: Config = toml::from_str(text)?;
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let removed = ["`eap_cert_file`", "`eap_key_file`"];
+            let hint = removed.iter().any(|k| e.message().contains(k));
+            let e = anyhow::Error::from(e);
+            if hint {
+                e.context(
+                    "radius.eap_cert_file and radius.eap_key_file are gone: each tenant's \
+                     EAP-TTLS certificate is generated for it, or installed with \
+                     PUT /api/v1/tenants/{slug}/radius/eap-certificate",
+                )
+            } else {
+                e
+            }
+        })?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -477,9 +486,6 @@ impl Config {
             && (self.radius.auth_listen.is_empty() || self.radius.acct_listen.is_empty())
         {
             bail!("radius.auth_listen and radius.acct_listen need at least one address each");
-        }
-        if self.radius.eap_cert_file.is_some() != self.radius.eap_key_file.is_some() {
-            bail!("radius.eap_cert_file and radius.eap_key_file go together");
         }
         if self
             .radius
@@ -662,12 +668,7 @@ mod tests {
             ..all.ldap.clone()
         };
         assert_eq!(ldap, defaults.ldap);
-        let radius = RadiusSettings {
-            eap_cert_file: None,
-            eap_key_file: None,
-            ..all.radius.clone()
-        };
-        assert_eq!(radius, defaults.radius);
+        assert_eq!(all.radius, defaults.radius);
         let saml = SamlSettings {
             base_url: None,
             ..all.saml.clone()
@@ -740,7 +741,9 @@ mod tests {
         assert_eq!(Config::default().radius_addresses().1[0].port(), 1813);
         assert!(Config::from_toml("[radius]\nacct_listen = [\"127.0.0.1:1812\"]").is_err());
         assert!(Config::from_toml("[radius]\nduplicate_window_secs = 0").is_err());
-        assert!(Config::from_toml("[radius]\neap_cert_file = \"a.pem\"").is_err());
+        // The installation-wide EAP certificate is gone (per tenant now), with a pointer.
+        let gone = Config::from_toml("[radius]\neap_cert_file = \"a.pem\"").unwrap_err();
+        assert!(format!("{gone:#}").contains("PUT /api/v1/tenants/{slug}/radius/eap-certificate"));
         let v6 = Config::from_toml("[radius]\nauth_listen = [\"127.0.0.1:1812\", \"[::1]:1812\"]")
             .unwrap();
         assert_eq!(v6.radius.auth_listen.len(), 2);

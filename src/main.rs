@@ -274,8 +274,13 @@ fn serve(cfg: Config, demo: bool) -> Result<()> {
                 ldap_cert.display()
             );
         }
+        let eap = if cfg.radius.eap {
+            ", EAP-TTLS with each tenant's own certificate"
+        } else {
+            ""
+        };
         for a in &running.radius_auth {
-            println!("  RADIUS     {a} (authentication: PAP, TOTP challenge; Status-Server)");
+            println!("  RADIUS     {a} (authentication: PAP, TOTP challenge{eap}; Status-Server)");
         }
         for a in &running.radius_acct {
             println!("  RADIUS     {a} (accounting)");

@@ -2,8 +2,8 @@
 //! configuration, or a self-signed one generated once for localhost), a cap on concurrent
 //! connections, and graceful shutdown; beside it the LDAP frontend's two listeners (plain with
 //! StartTLS, and LDAPS) on the same certificate unless LDAP has its own, stopped by the same
-//! signal; and the RADIUS frontend's UDP authentication and accounting sockets (EAP-TTLS on the
-//! same certificate unless RADIUS has its own). Like
+//! signal; and the RADIUS frontend's UDP authentication and accounting sockets (EAP-TTLS shows
+//! each tenant's own certificate, kept in the directory — never this one). Like
 //! mini-redis's listener, `serve` takes an already bound socket and a shutdown signal, so tests
 //! bind port 0. It owns no API, LDAP or RADIUS logic.
 
@@ -262,14 +262,7 @@ struct RadiusListeners {
 
 async fn bind_radius(cfg: &Config, dir: &tessera_directory::Directory) -> Result<RadiusListeners> {
     let server = if cfg.radius.eap {
-        let (cert, key) = match (&cfg.radius.eap_cert_file, &cfg.radius.eap_key_file) {
-            (Some(c), Some(k)) => (c.clone(), k.clone()),
-            _ => ensure_certificate(cfg)?,
-        };
-        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-        let tls = tessera_radius::eap::tls::server_config_from_pem(&read(&cert)?, &read(&key)?)
-            .map_err(|e| anyhow::anyhow!("the EAP-TTLS certificate: {e}"))?;
-        tessera_radius::RadiusServer::with_eap(dir.clone(), cfg.radius.frontend(), tls)
+        tessera_radius::RadiusServer::with_eap(dir.clone(), cfg.radius.frontend())
     } else {
         tessera_radius::RadiusServer::new(dir.clone(), cfg.radius.frontend())
     }

@@ -148,10 +148,11 @@ fn api() -> OpenApiRouter<AppState> {
     info(
         title = "Tessera admin API",
         description = "Manage Tessera's tenant tree, users, groups, credentials, roles, \
-            assignments, policies, applications, RADIUS accounting and audit log. Authenticate with \
-            `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`. Errors are \
-            RFC 7807 problem documents whose `type` is a stable `urn:tessera:problem:*` URI; an \
-            object you may not see answers exactly like a missing one (404)."
+            assignments, policies, applications, RADIUS accounting, EAP-TTLS certificates and \
+            audit log. Authenticate with `POST /api/v1/auth/login`, then send \
+            `Authorization: Bearer <token>`. Errors are RFC 7807 problem documents whose `type` \
+            is a stable `urn:tessera:problem:*` URI; an object you may not see answers exactly \
+            like a missing one (404)."
     ),
     modifiers(&BearerScheme),
     components(schemas(problem::Body)),
@@ -167,7 +168,7 @@ fn api() -> OpenApiRouter<AppState> {
         (name = "policies", description = "Password, lockout, MFA and cache policies"),
         (name = "applications", description = "LDAP service, RADIUS clients, SAML SPs"),
         (name = "saml", description = "Each tenant's SAML IdP: its signing keys and their rotation"),
-        (name = "radius", description = "RADIUS accounting sessions"),
+        (name = "radius", description = "RADIUS accounting sessions, each tenant's EAP-TTLS certificate"),
         (name = "audit", description = "The audit log"),
         (name = "meta", description = "This description"),
     )
@@ -233,6 +234,7 @@ mod tests {
             ("groups.rs", include_str!("groups.rs")),
             ("policies.rs", include_str!("policies.rs")),
             ("problem.rs", include_str!("problem.rs")),
+            ("radius.rs", include_str!("radius.rs")),
             ("rbac.rs", include_str!("rbac.rs")),
             ("saml.rs", include_str!("saml.rs")),
             ("tenants.rs", include_str!("tenants.rs")),

@@ -1,22 +1,31 @@
-//! RADIUS accounting over HTTP: the sessions a tenant's NASes reported (start, interim, stop),
-//! newest first. It only reads; Reports:Read on the tenant is the core's decision, and the
-//! sessions themselves are kept by the core's RADIUS service.
+//! RADIUS over HTTP: the accounting sessions a tenant's NASes reported (start, interim, stop),
+//! newest first (Reports:Read), and the tenant's EAP-TTLS server certificate — read it to give
+//! supplicants or to pin it (Applications:Read), install the tenant's own chain and key, or go
+//! back to the generated one (Applications:Write). The core decides the rights, checks an
+//! installed chain and keeps the keys; this file only carries them and writes PEM.
 
 use crate::auth::Caller;
-use crate::dto::time;
-use crate::extract::Path;
+use crate::dto::{time, Secret};
+use crate::extract::{Json, Path};
 use crate::problem::{Problem, Problems};
 use crate::tenants::{address, TenantPath};
 use crate::AppState;
 use axum::extract::State;
-use serde::Serialize;
-use tessera_directory::model::RadiusSession;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use tessera_directory::model::{
+    EapCertificate, EapCertificateSource, NewEapCertificate, RadiusSession, SecretBytes,
+};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(sessions))
+    r.routes(routes!(sessions)).routes(routes!(
+        eap_certificate,
+        install_eap_certificate,
+        remove_eap_certificate
+    ))
 }
 
 /// An accounting session.
@@ -109,6 +118,170 @@ pub(crate) async fn sessions(
         let t = address(d, &actor, &p.slug)?;
         let list = d.radius().sessions(&actor, t.id)?;
         Ok(axum::Json(list.into_iter().map(session_out).collect()))
+    })
+    .await
+}
+
+/// Where a tenant's EAP-TTLS certificate comes from.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = EapCertificateSource)]
+pub(crate) enum EapSourceDto {
+    /// Made by Tessera for this tenant: ECDSA P-256, self-signed, named
+    /// `radius.<slug>.tessera`, valid 825 days and made anew once expired.
+    Generated,
+    /// The tenant's own chain, installed with PUT.
+    Installed,
+}
+
+/// The certificate a tenant's EAP-TTLS tunnel presents to supplicants (never the key).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EapCertificate)]
+pub(crate) struct EapCertificateDto {
+    /// Generated or installed.
+    source: EapSourceDto,
+    /// The server certificate's subject, e.g. `CN=radius.contoso.tessera`.
+    subject: String,
+    /// Its issuer (the subject again when self-signed).
+    issuer: String,
+    /// Valid from.
+    not_before: String,
+    /// Valid until.
+    not_after: String,
+    /// SHA-256 of the server certificate (DER), lower-case hex: what `openssl x509
+    /// -fingerprint -sha256` shows, and what wpa_supplicant pins with
+    /// `ca_cert="hash://server/sha256/<this>"`.
+    fingerprint_sha256: String,
+    /// The chain the tunnel presents, PEM, the server certificate first. A generated one is a
+    /// single self-signed certificate: give it to supplicants as their CA certificate.
+    pem: String,
+    /// When it was generated or installed.
+    created_at: String,
+}
+
+fn pem(chain: &[Vec<u8>]) -> String {
+    let mut out = String::new();
+    for der in chain {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    out
+}
+
+impl From<EapCertificate> for EapCertificateDto {
+    fn from(c: EapCertificate) -> Self {
+        EapCertificateDto {
+            source: match c.source {
+                EapCertificateSource::Generated => EapSourceDto::Generated,
+                EapCertificateSource::Installed => EapSourceDto::Installed,
+            },
+            fingerprint_sha256: c.sha256.iter().map(|b| format!("{b:02x}")).collect(),
+            pem: pem(&c.chain_der),
+            subject: c.subject,
+            issuer: c.issuer,
+            not_before: time(c.not_before),
+            not_after: time(c.not_after),
+            created_at: time(c.created_at),
+        }
+    }
+}
+
+/// The tenant's EAP-TTLS certificate (Applications:Read): the one its supplicants are shown
+/// (no other tenant's), to give them as their CA certificate or to pin. A tenant that has none
+/// yet gets its generated one now.
+#[utoipa::path(
+    get,
+    path = "/tenants/{slug}/radius/eap-certificate",
+    operation_id = "radius_eap_certificate",
+    tag = "radius",
+    params(TenantPath),
+    responses((status = 200, body = EapCertificateDto), Problems)
+)]
+pub(crate) async fn eap_certificate(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+) -> Result<axum::Json<EapCertificateDto>, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        Ok(axum::Json(d.radius().eap_certificate(&actor, t.id)?.into()))
+    })
+    .await
+}
+
+/// The tenant's own EAP-TTLS certificate chain and key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InstallEapCertificate {
+    /// PEM: the server certificate, then the certificates that issued it (intermediates; the
+    /// root may follow). Each must be inside its validity period.
+    certificate: String,
+    /// The server certificate's private key, PEM, unencrypted: PKCS#8, PKCS#1 (RSA) or SEC1
+    /// (EC); RSA of 2048 bits or more, ECDSA P-256 or P-384, or Ed25519.
+    #[schema(value_type = String)]
+    private_key: Secret,
+}
+
+/// Installs the tenant's own EAP-TTLS certificate chain and key (Applications:Write), e.g. from
+/// a CA its devices already trust; the next conversation presents it. A chain that does not
+/// parse, is out of order or out of date, a server certificate not meant for TLS servers, or a
+/// key that is not the server certificate's is `422 invalid` naming `certificate` or
+/// `private_key` and why.
+#[utoipa::path(
+    put,
+    path = "/tenants/{slug}/radius/eap-certificate",
+    operation_id = "radius_install_eap_certificate",
+    tag = "radius",
+    params(TenantPath),
+    request_body = InstallEapCertificate,
+    responses((status = 200, body = EapCertificateDto), Problems)
+)]
+pub(crate) async fn install_eap_certificate(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+    Json(req): Json<InstallEapCertificate>,
+) -> Result<axum::Json<EapCertificateDto>, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        let new = NewEapCertificate {
+            chain_pem: req.certificate.clone(),
+            private_key_pem: SecretBytes::new(req.private_key.expose().as_bytes().to_vec()),
+        };
+        Ok(axum::Json(
+            d.radius()
+                .install_eap_certificate(&actor, t.id, new)?
+                .into(),
+        ))
+    })
+    .await
+}
+
+/// Removes the tenant's installed EAP-TTLS certificate, if any (Applications:Write): the tunnel
+/// goes back to the generated one, which is returned (the same one as before the installation).
+#[utoipa::path(
+    delete,
+    path = "/tenants/{slug}/radius/eap-certificate",
+    operation_id = "radius_remove_eap_certificate",
+    tag = "radius",
+    params(TenantPath),
+    responses((status = 200, body = EapCertificateDto), Problems)
+)]
+pub(crate) async fn remove_eap_certificate(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<TenantPath>,
+) -> Result<axum::Json<EapCertificateDto>, Problem> {
+    st.run(move |d| {
+        let t = address(d, &actor, &p.slug)?;
+        Ok(axum::Json(
+            d.radius().remove_eap_certificate(&actor, t.id)?.into(),
+        ))
     })
     .await
 }

@@ -352,8 +352,6 @@ enabled = false
 [radius]
 auth_listen = ["127.0.0.1:$TESSERA_PORT"]
 acct_listen = ["127.0.0.1:$TESSERA_ACCT_PORT"]
-eap_cert_file = "$WORK/eap.crt"
-eap_key_file = "$WORK/eap.key"
 EOF
 }
 tessera_start() {
@@ -366,7 +364,8 @@ tessera_start() {
   [ -x "$TESSERA" ] || { tessera_unavailable "$TESSERA not found (cargo build --release -p tessera)"; return 1; }
   say "Tessera: seeding a new store ($USERS users, argon2id passwords for $PASSWORD_USERS, a RADIUS client)"
   if ! "$LDAPBENCH" seed-tessera --users "$USERS" --password-users "$PASSWORD_USERS" \
-      --data-dir "$dir/data" --master-key-file "$dir/master.key" --radius-secret "$SECRET" 2>&1 | sed "s/^/  /"; then
+      --data-dir "$dir/data" --master-key-file "$dir/master.key" --radius-secret "$SECRET" \
+      --eap-cert "$WORK/eap.crt" --eap-key "$WORK/eap.key" 2>&1 | sed "s/^/  /"; then
     tessera_unavailable "seeding the store failed (output above)"
     return 1
   fi

@@ -15,11 +15,11 @@ use crate::eap::{self, EapInput, EapLimits, EapSessions, EapStep};
 use crate::error::{self, Verdict};
 use crate::packet::{code, Reply, Request};
 use crate::pap;
+use crate::tenant_tls::{TenantTls, Unavailable};
 use crate::{Error, RadiusConfig};
 use radius::core::{rfc2865, rfc2869};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use tessera_directory::clock::{ChaChaSource, IdSource};
 use tessera_directory::model::NasClient;
 use tessera_directory::policy::Protocol;
@@ -47,8 +47,8 @@ pub(crate) struct Ctx {
     pub(crate) rng: ChaChaSource,
     /// EAP conversations.
     pub(crate) eap: EapSessions,
-    /// The TLS configuration of EAP-TTLS; without one, EAP is refused.
-    pub(crate) eap_tls: Option<Arc<rustls::ServerConfig>>,
+    /// The per-tenant TLS configurations of EAP-TTLS; without them, EAP is refused.
+    pub(crate) eap_tls: Option<TenantTls>,
     /// When abandoned EAP conversations were last purged (microseconds).
     eap_purged_at: AtomicI64,
 }
@@ -57,11 +57,7 @@ pub(crate) struct Ctx {
 const EAP_PURGE_MICROS: i64 = 1_000_000;
 
 impl Ctx {
-    pub(crate) fn new(
-        dir: Directory,
-        config: RadiusConfig,
-        eap_tls: Option<Arc<rustls::ServerConfig>>,
-    ) -> Result<Ctx, Error> {
+    pub(crate) fn new(dir: Directory, config: RadiusConfig, eap: bool) -> Result<Ctx, Error> {
         Ok(Ctx {
             clients: Clients::new(dir.clone(), config.clients_refresh_secs),
             dup: DupCache::new(config.duplicate_window_secs, config.max_duplicates),
@@ -69,7 +65,7 @@ impl Ctx {
             drops: Drops::default(),
             rng: ChaChaSource::from_os(),
             eap: EapSessions::new(EapLimits::default()).map_err(|e| Error::Eap(e.to_string()))?,
-            eap_tls,
+            eap_tls: eap.then(|| TenantTls::new(dir.clone(), crate::tenant_tls::MAX_TENANTS)),
             eap_purged_at: AtomicI64::new(0),
             dir,
             config,
@@ -296,15 +292,33 @@ fn accept(
 }
 
 /// EAP (EAP-TTLS/PAP, RFC 5281): the concatenated EAP-Message values and the State go to the
-/// `eap` engine, which runs the TLS tunnel; its step comes back as an Access-Challenge
-/// (EAP-Message split over attributes, its State), an Access-Reject with an EAP-Failure, or the
-/// inner PAP credentials, which go through the core's one authentication call — the inner
-/// username, never the anonymous outer identity — before the engine's EAP-Success or -Failure
-/// goes out (with the MS-MPPE keys and the reply attributes on success).
+/// `eap` engine, which runs the TLS tunnel with the certificate of the client's tenant (never
+/// another tenant's); its step comes back as an Access-Challenge (EAP-Message split over
+/// attributes, its State), an Access-Reject with an EAP-Failure, or the inner PAP credentials,
+/// which go through the core's one authentication call — the inner username, never the
+/// anonymous outer identity — before the engine's EAP-Success or -Failure goes out (with the
+/// MS-MPPE keys and the reply attributes on success).
 fn handle_eap(ctx: &Ctx, ip: IpAddr, req: &Request, c: &NasClient) -> Option<Vec<u8>> {
     let reject = || bare(req, c, code::ACCESS_REJECT);
-    let Some(tls) = ctx.eap_tls.as_ref() else {
+    let Some(tenants) = ctx.eap_tls.as_ref() else {
         return reject();
+    };
+    // The request that begins a conversation has the tenant's certificate checked against the
+    // directory, so a new or removed one is used from the next conversation on.
+    let begins = req.first(rfc2865::STATE_TYPE).is_none();
+    let tls = match tenants.config(c.tenant, ctx.dir.now(), begins) {
+        Ok(tls) => tls,
+        Err(Unavailable::Directory(e)) => {
+            tracing::warn!(tenant = %c.tenant_slug, error = %e, "no EAP-TTLS certificate for the tenant");
+            return match error::failure(&e) {
+                Verdict::Drop => ctx.drop(Drop::Failure, ip),
+                _ => reject(),
+            };
+        }
+        Err(Unavailable::Tls(e)) => {
+            tracing::warn!(tenant = %c.tenant_slug, error = %e, "the tenant's EAP-TTLS certificate is unusable");
+            return reject();
+        }
     };
     ctx.purge_eap();
     let message: Vec<u8> = req
@@ -316,7 +330,7 @@ fn handle_eap(ctx: &Ctx, ip: IpAddr, req: &Request, c: &NasClient) -> Option<Vec
         eap_message: &message,
         state: req.first(rfc2865::STATE_TYPE),
         client: c.app,
-        tls,
+        tls: &tls,
         now: ctx.dir.now(),
     });
     match step {

@@ -2,7 +2,8 @@
 //! the NAS clients of every tenant as the core registers them and the choice of one by source
 //! address and verifying secret, the BlastRADIUS rules (Message-Authenticator required on
 //! Access-Requests, always first in replies), the duplicate cache, PAP and its TOTP challenge,
-//! reply attributes from groups, accounting, EAP (`eap`, beside this layer) and the one mapping
+//! reply attributes from groups, accounting, EAP (`eap`, beside this layer, with each tenant's
+//! own certificate from `tenant_tls`) and the one mapping
 //! from the core's outcomes to Access-Accept / Reject / Challenge or silence. It must never open
 //! the store or decide allow/deny itself: every login goes through `tessera_directory`'s one
 //! authentication call, every client and session through its RADIUS service.
@@ -23,6 +24,7 @@ mod handler;
 mod listener;
 mod packet;
 mod pap;
+mod tenant_tls;
 
 pub use client::Drop;
 pub use error::Error;

@@ -40,28 +40,21 @@ impl std::fmt::Debug for RadiusServer {
 
 impl RadiusServer {
     /// A server for `dir` with `config` (checked here); reads the clients once, so a broken
-    /// master key or store shows at start.
+    /// master key or store shows at start. It refuses EAP with Access-Reject.
     pub fn new(dir: Directory, config: RadiusConfig) -> Result<RadiusServer, Error> {
-        Self::build(dir, config, None)
+        Self::build(dir, config, false)
     }
 
-    /// [`RadiusServer::new`] with EAP-TTLS on `tls` (see [`crate::eap::tls`]); a server
-    /// without it refuses EAP with Access-Reject.
-    pub fn with_eap(
-        dir: Directory,
-        config: RadiusConfig,
-        tls: Arc<rustls::ServerConfig>,
-    ) -> Result<RadiusServer, Error> {
-        Self::build(dir, config, Some(tls))
+    /// [`RadiusServer::new`] with EAP-TTLS: each conversation's tunnel presents the
+    /// certificate of the tenant whose client it comes through, as the directory keeps it
+    /// (generated on first use, or the tenant's own installed one).
+    pub fn with_eap(dir: Directory, config: RadiusConfig) -> Result<RadiusServer, Error> {
+        Self::build(dir, config, true)
     }
 
-    fn build(
-        dir: Directory,
-        config: RadiusConfig,
-        tls: Option<Arc<rustls::ServerConfig>>,
-    ) -> Result<RadiusServer, Error> {
+    fn build(dir: Directory, config: RadiusConfig, eap: bool) -> Result<RadiusServer, Error> {
         config.check()?;
-        let ctx = Ctx::new(dir, config, tls)?;
+        let ctx = Ctx::new(dir, config, eap)?;
         ctx.clients
             .load(ctx.dir.now())
             .map_err(|e| Error::Directory(e.to_string()))?;

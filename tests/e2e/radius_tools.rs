@@ -1,6 +1,8 @@
 //! End-to-end RADIUS with the real FreeRADIUS client `radclient` and wpa_supplicant's
 //! `eapol_test` against the demo server: EAP-TTLS/PAP over TLS 1.2 and 1.3 with the MPPE keys,
-//! PAP accept and reject, the VLAN of the wifi group in the reply, Status-Server, the
+//! each tenant's supplicants shown that tenant's certificate only (downloaded from the admin API,
+//! pinned by file or SHA-256; pinned to another tenant's, the handshake fails) and a tenant's own
+//! installed chain until it is removed, PAP accept and reject, the VLAN of the wifi group in the reply, Status-Server, the
 //! BlastRADIUS rules (no Message-Authenticator or a wrong secret: no answer at all; Proxy-State
 //! echoed), the TOTP Access-Challenge in two radclient runs, tenant isolation between the two
 //! demo clients (contoso on 127.0.0.1, fabrikam on 127.0.0.2), a suspended tenant, and
@@ -14,6 +16,7 @@ use md5::Md5;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use tessera_directory::model::{
@@ -579,34 +582,121 @@ const TLS12: &str = "tls_disable_tlsv1_3=1";
 const TLS13: &str =
     "tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=1 tls_disable_tlsv1_3=0";
 
-/// Runs eapol_test (EAP-TTLS/PAP, the anonymous outer identity `anonymous@contoso`) against
-/// the server's authentication port as contoso's access point; its output and whether it
-/// succeeded.
-fn eapol_test(s: &Server, phase1: &str, user: &str, password: &str) -> (bool, String) {
-    let conf = s
-        .tmp
-        .path()
-        .join(format!("eapol-{user}-{}.conf", phase1.len()));
+/// A tenant's EAP-TTLS certificate as the admin API shows it (acme's administrator reads
+/// contoso's and fabrikam's).
+fn eap_certificate(s: &Server, slug: &str) -> serde_json::Value {
+    let token = s.login("acme", "acme-admin", "Demo-2026:5.2!");
+    let r = s
+        .client()
+        .get(format!("{}/tenants/{slug}/radius/eap-certificate", s.api))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().unwrap()
+}
+
+/// The PEM of a tenant's EAP-TTLS certificate downloaded from the admin API, in a file, as an
+/// administrator would hand it to supplicants.
+fn downloaded_ca(s: &Server, slug: &str) -> PathBuf {
+    let path = s.tmp.path().join(format!("{slug}-eap-ca.pem"));
+    std::fs::write(&path, eap_certificate(s, slug)["pem"].as_str().unwrap()).unwrap();
+    path
+}
+
+/// Who a supplicant talks through, and what it trusts.
+struct Supplicant<'a> {
+    /// wpa_supplicant's `phase1` (the TLS versions).
+    phase1: &'a str,
+    /// `ca_cert`: a PEM file, or `hash://server/sha256/<hex>`.
+    ca_cert: String,
+    /// The access point's address and shared secret (contoso's on 127.0.0.1 or fabrikam's on
+    /// 127.0.0.2), and the tenant named in the anonymous outer identity.
+    nas: (&'a str, &'a str, &'a str),
+}
+
+impl<'a> Supplicant<'a> {
+    /// contoso's laptop behind contoso's access point, trusting `ca_cert`.
+    fn contoso(phase1: &'a str, ca_cert: impl Into<String>) -> Self {
+        Supplicant {
+            phase1,
+            ca_cert: ca_cert.into(),
+            nas: ("127.0.0.1", CONTOSO_SECRET, "contoso"),
+        }
+    }
+}
+
+fn ca(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+/// What one eapol_test run showed.
+struct Eapol {
+    ok: bool,
+    out: String,
+    /// The certificate chain the server presented, as eapol_test saved it (`-o`), if any.
+    shown: Option<Vec<u8>>,
+}
+
+/// Runs eapol_test (EAP-TTLS/PAP, the anonymous outer identity `anonymous@<tenant>`) against
+/// the server's authentication port as the supplicant's access point.
+fn eapol_run(s: &Server, who: &Supplicant<'_>, user: &str, password: &str) -> Eapol {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (from, secret, tenant) = who.nas;
+    let conf = s.tmp.path().join(format!("eapol-{n}.conf"));
+    let shown = s.tmp.path().join(format!("eapol-{n}-server-chain.pem"));
     std::fs::write(
         &conf,
         format!(
             "network={{\n  key_mgmt=WPA-EAP\n  eap=TTLS\n  identity=\"{user}\"\n  \
-             anonymous_identity=\"anonymous@contoso\"\n  password=\"{password}\"\n  \
-             ca_cert=\"{}\"\n  phase1=\"{phase1}\"\n  phase2=\"auth=PAP\"\n}}\n",
-            s.cert.display()
+             anonymous_identity=\"anonymous@{tenant}\"\n  password=\"{password}\"\n  \
+             ca_cert=\"{}\"\n  phase1=\"{}\"\n  phase2=\"auth=PAP\"\n}}\n",
+            who.ca_cert, who.phase1
         ),
     )
     .unwrap();
     let o = Command::new("eapol_test")
         .arg("-c")
         .arg(&conf)
-        .args(["-a", "127.0.0.1", "-p"])
+        .args(["-a", "127.0.0.1", "-A", from, "-p"])
         .arg(s.radius_auth.port().to_string())
-        .args(["-s", CONTOSO_SECRET, "-r", "0", "-t", "30"])
+        .args(["-s", secret, "-r", "0", "-t", "30"])
+        .arg(format!("-o{}", shown.display()))
         .output()
         .expect("eapol_test is installed (make deps: eapoltest)");
     let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
-    (o.status.success(), out)
+    Eapol {
+        ok: o.status.success(),
+        out,
+        shown: std::fs::read(&shown).ok(),
+    }
+}
+
+/// eapol_test as contoso's laptop trusting contoso's certificate as downloaded from the API;
+/// whether it succeeded and its output.
+fn eapol_test(s: &Server, phase1: &str, user: &str, password: &str) -> (bool, String) {
+    let who = Supplicant::contoso(phase1, ca(&downloaded_ca(s, "contoso")));
+    let r = eapol_run(s, &who, user, password);
+    (r.ok, r.out)
+}
+
+/// wpa_supplicant's word that the tunnel carries the inner PAP request (the password).
+const PHASE2_PAP: &str = "EAP-TTLS: Phase 2 PAP Request";
+
+/// The DER certificates in a PEM text, in a stable order (eapol_test saves a chain root first).
+fn pem_ders(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut ders: Vec<Vec<u8>> = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.unwrap().to_vec())
+        .collect();
+    ders.sort();
+    ders
+}
+
+/// The chain eapol_test was shown.
+fn chain_of(shown: Option<Vec<u8>>) -> Vec<Vec<u8>> {
+    pem_ders(&shown.expect("eapol_test saved the server's chain"))
 }
 
 fn tail(out: &str) -> String {
@@ -618,20 +708,33 @@ fn tail(out: &str) -> String {
 fn eapol_test_ttls_pap_over_tls12_and_tls13_with_mppe_keys() {
     let s = Server::start_demo();
     let t = tenant_id(&s, "contoso");
+    let contoso = downloaded_ca(&s, "contoso");
     for (phase1, version) in [(TLS12, "TLSv1.2"), (TLS13, "TLSv1.3")] {
-        let (ok, out) = eapol_test(&s, phase1, "alice", CONTOSO_ALICE);
-        assert!(ok, "{version}: eapol_test failed:\n{}", tail(&out));
+        let r = eapol_run(
+            &s,
+            &Supplicant::contoso(phase1, ca(&contoso)),
+            "alice",
+            CONTOSO_ALICE,
+        );
+        let out = &r.out;
+        assert!(r.ok, "{version}: eapol_test failed:\n{}", tail(out));
         assert!(
             out.contains("MPPE keys OK: 1  mismatch: 0"),
             "{}",
-            tail(&out)
+            tail(out)
         );
         assert!(
             out.contains(&format!("SSL: Using TLS version {version}")),
             "{}",
-            tail(&out)
+            tail(out)
         );
         assert!(out.contains("EAP-TTLS: Phase2 type: PAP"));
+        // The tunnel showed contoso's certificate, exactly as the API gave it.
+        assert!(out.contains(PHASE2_PAP), "{}", tail(out));
+        assert_eq!(
+            chain_of(r.shown),
+            pem_ders(&std::fs::read(&contoso).unwrap())
+        );
     }
     // The inner user authenticated through the core, once per conversation, as alice (the
     // anonymous outer identity is for logs only).
@@ -652,4 +755,169 @@ fn eapol_test_fails_for_a_wrong_password_or_a_user_outside_wifi() {
     // fabrikam's alice is not contoso's.
     let (ok, _) = eapol_test(&s, TLS13, "alice", FABRIKAM_ALICE);
     assert!(!ok);
+}
+
+#[test]
+fn each_tenants_supplicants_are_shown_their_tenants_certificate_only() {
+    let s = Server::start_demo();
+    let (contoso, fabrikam) = (
+        eap_certificate(&s, "contoso"),
+        eap_certificate(&s, "fabrikam"),
+    );
+    assert_eq!(contoso["source"], "generated");
+    assert_eq!(contoso["subject"], "CN=radius.contoso.tessera");
+    assert_eq!(fabrikam["subject"], "CN=radius.fabrikam.tessera");
+    assert_ne!(
+        contoso["fingerprint_sha256"],
+        fabrikam["fingerprint_sha256"]
+    );
+    let (contoso_pem, fabrikam_pem) = (downloaded_ca(&s, "contoso"), downloaded_ca(&s, "fabrikam"));
+    let ders = |p: &PathBuf| pem_ders(&std::fs::read(p).unwrap());
+
+    // contoso's laptop pinned to fabrikam's certificate, against contoso's access point: the
+    // TLS handshake fails on the certificate — it was shown contoso's, never fabrikam's — and
+    // no password ever leaves the laptop.
+    let t = tenant_id(&s, "contoso");
+    let r = eapol_run(
+        &s,
+        &Supplicant::contoso(TLS13, ca(&fabrikam_pem)),
+        "alice",
+        CONTOSO_ALICE,
+    );
+    assert!(!r.ok, "eapol_test succeeded:\n{}", tail(&r.out));
+    for sign in [
+        "CTRL-EVENT-EAP-TLS-CERT-ERROR reason=1 depth=0 subject='/CN=radius.contoso.tessera'",
+        "EAP-TTLS: TLS processing failed",
+    ] {
+        assert!(r.out.contains(sign), "{sign}:\n{}", r.out);
+    }
+    assert!(!r.out.contains(PHASE2_PAP), "{}", tail(&r.out));
+    assert!(!r.out.contains("MPPE keys OK: 1"));
+    assert_eq!(chain_of(r.shown), ders(&contoso_pem));
+    assert!(radius_logins(&s, t, "alice").is_empty());
+
+    // The same laptop trusting contoso's certificate, by file or by its SHA-256, succeeds.
+    for trust in [
+        ca(&contoso_pem),
+        format!(
+            "hash://server/sha256/{}",
+            contoso["fingerprint_sha256"].as_str().unwrap()
+        ),
+    ] {
+        let r = eapol_run(
+            &s,
+            &Supplicant::contoso(TLS12, trust.clone()),
+            "alice",
+            CONTOSO_ALICE,
+        );
+        assert!(r.ok, "{trust}: eapol_test failed:\n{}", tail(&r.out));
+        assert!(
+            r.out.contains("MPPE keys OK: 1  mismatch: 0"),
+            "{}",
+            tail(&r.out)
+        );
+    }
+
+    // Pinned to fabrikam's SHA-256 instead, it refuses contoso's certificate.
+    let pin = format!(
+        "hash://server/sha256/{}",
+        fabrikam["fingerprint_sha256"].as_str().unwrap()
+    );
+    let r = eapol_run(&s, &Supplicant::contoso(TLS12, pin), "alice", CONTOSO_ALICE);
+    assert!(!r.ok && !r.out.contains(PHASE2_PAP), "{}", tail(&r.out));
+
+    // fabrikam's laptop behind fabrikam's access point (127.0.0.2) is shown fabrikam's.
+    let fabrikam_laptop = Supplicant {
+        phase1: TLS13,
+        ca_cert: ca(&fabrikam_pem),
+        nas: ("127.0.0.2", FABRIKAM_SECRET, "fabrikam"),
+    };
+    let r = eapol_run(&s, &fabrikam_laptop, "alice", FABRIKAM_ALICE);
+    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
+    assert!(
+        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
+        "{}",
+        tail(&r.out)
+    );
+    assert_eq!(chain_of(r.shown), ders(&fabrikam_pem));
+}
+
+/// A CA-issued chain for `cn` (server first, then the CA) and the server's key, PEM.
+fn issued_chain(cn: &str) -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Contoso Root CA");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca, &ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_pem = leaf.signed_by(&key, &issuer).unwrap().pem();
+    (format!("{leaf_pem}{ca_pem}"), key.serialize_pem(), ca_pem)
+}
+
+#[test]
+fn a_tenants_own_installed_certificate_is_presented_until_it_is_removed() {
+    let s = Server::start_demo();
+    let generated = downloaded_ca(&s, "contoso");
+    let token = s.login("acme", "acme-admin", "Demo-2026:5.2!");
+    let url = format!("{}/tenants/contoso/radius/eap-certificate", s.api);
+    let (chain, key, root) = issued_chain("radius.contoso.com");
+    let r = s
+        .client()
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"certificate": chain, "private_key": key}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let installed: serde_json::Value = r.json().unwrap();
+    assert_eq!(installed["source"], "installed");
+    let root_file = s.tmp.path().join("contoso-root-ca.pem");
+    std::fs::write(&root_file, &root).unwrap();
+
+    // Devices that trust contoso's own CA connect; the chain shown is the installed one.
+    let r = eapol_run(
+        &s,
+        &Supplicant::contoso(TLS13, ca(&root_file)),
+        "alice",
+        CONTOSO_ALICE,
+    );
+    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
+    assert!(
+        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
+        "{}",
+        tail(&r.out)
+    );
+    assert_eq!(chain_of(r.shown), pem_ders(chain.as_bytes()));
+    // fabrikam keeps its generated certificate.
+    assert_eq!(eap_certificate(&s, "fabrikam")["source"], "generated");
+
+    // Removed: back to the generated one, which devices pinned before trust again, from the
+    // next conversation on.
+    let r = s.client().delete(&url).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let back: serde_json::Value = r.json().unwrap();
+    let generated_ders = pem_ders(&std::fs::read(&generated).unwrap());
+    assert_eq!(
+        pem_ders(back["pem"].as_str().unwrap().as_bytes()),
+        generated_ders
+    );
+    let r = eapol_run(
+        &s,
+        &Supplicant::contoso(TLS12, ca(&generated)),
+        "alice",
+        CONTOSO_ALICE,
+    );
+    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
+    assert!(
+        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
+        "{}",
+        tail(&r.out)
+    );
+    assert_eq!(chain_of(r.shown), generated_ders);
 }

@@ -15,6 +15,7 @@ mod support;
 mod auth;
 mod openapi;
 mod problems;
+mod radius;
 mod rbac;
 mod resources;
 mod saml;

@@ -24,7 +24,10 @@ pub use group::{
     Group, GroupAttributes, GroupPatch, Member, NamedMember, NewGroup, RadiusAttributes,
 };
 pub use ids::{AppId, AssignmentId, EventId, GroupId, RoleId, TenantId, TokenId, UserId};
-pub use radius::{AccountingReport, AccountingStatus, NasClient, RadiusSession};
+pub use radius::{
+    AccountingReport, AccountingStatus, EapCertificate, EapCertificateSource, EapKey, EapKeyFormat,
+    EapPrivateKey, NasClient, NewEapCertificate, RadiusSession,
+};
 pub use rbac::{Assignment, NewAssignment, NewRole, Role, RolePatch, RoleSource, Subject};
 pub use saml::{
     IdpKey, IdpKeyInfo, IdpKeyState, NewIdpKey, SecretBytes, SessionLimits, SessionSecret,

@@ -1,9 +1,10 @@
 //! What the RADIUS frontend reads from and reports to the core: a NAS client as the frontend
-//! matches packets against it (with its secret opened), and accounting reports and the sessions
-//! they build. It owns shapes and field limits; it must not touch the store, decide
-//! authorisation or know anything of the RADIUS wire.
+//! matches packets against it (with its secret opened), accounting reports and the sessions
+//! they build, and a tenant's EAP-TTLS certificate (what administrators see and install, and
+//! the key the frontend alone opens). It owns shapes and field limits; it must not touch the
+//! store, decide authorisation or know anything of the RADIUS wire.
 
-use super::{AppId, GroupId, ReplyAttribute, SharedSecret, TenantId};
+use super::{AppId, GroupId, ReplyAttribute, SecretBytes, SharedSecret, TenantId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -168,4 +169,95 @@ impl RadiusSession {
     pub fn is_active(&self) -> bool {
         self.stopped_at.is_none()
     }
+}
+
+/// Where the EAP-TTLS certificate a tenant's supplicants are shown comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EapCertificateSource {
+    /// Made for the tenant by the core on first use: ECDSA P-256, self-signed, named
+    /// `radius.<slug>.tessera`; renewed once it has expired.
+    Generated,
+    /// An administrator's own chain and key (e.g. from a CA the tenant's devices already trust);
+    /// removing it goes back to the generated one.
+    Installed,
+}
+
+impl EapCertificateSource {
+    /// The stable name, as in the API and audit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EapCertificateSource::Generated => "generated",
+            EapCertificateSource::Installed => "installed",
+        }
+    }
+}
+
+/// How an EAP-TTLS private key is encoded (DER), as rustls and PEM name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EapKeyFormat {
+    /// PKCS#8 `PrivateKeyInfo` (`BEGIN PRIVATE KEY`): any algorithm.
+    Pkcs8,
+    /// PKCS#1 `RSAPrivateKey` (`BEGIN RSA PRIVATE KEY`).
+    Pkcs1,
+    /// SEC1 `ECPrivateKey` (`BEGIN EC PRIVATE KEY`).
+    Sec1,
+}
+
+/// A tenant's EAP-TTLS certificate as an administrator sees it (no private key): what to give
+/// supplicants as their CA certificate, or to pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EapCertificate {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Generated or installed.
+    pub source: EapCertificateSource,
+    /// The chain the tunnel presents, leaf first, DER (a generated one is its one self-signed
+    /// certificate).
+    pub chain_der: Vec<Vec<u8>>,
+    /// The leaf's subject, its attributes in certificate order (e.g. `CN=radius.contoso.tessera`).
+    pub subject: String,
+    /// The leaf's issuer (the subject again when self-signed).
+    pub issuer: String,
+    /// The leaf is valid from…
+    pub not_before: Timestamp,
+    /// …until.
+    pub not_after: Timestamp,
+    /// SHA-256 of the leaf's DER: what a supplicant pins.
+    pub sha256: [u8; 32],
+    /// When it was made or installed.
+    pub created_at: Timestamp,
+}
+
+/// A tenant's EAP-TTLS private key, opened: for the RADIUS frontend only.
+#[derive(Debug, Clone)]
+pub struct EapPrivateKey {
+    /// Its encoding.
+    pub format: EapKeyFormat,
+    /// The DER bytes.
+    pub der: SecretBytes,
+}
+
+/// What the RADIUS frontend serves a tenant's EAP-TTLS tunnel with
+/// ([`crate::Radius::eap_key`]).
+#[derive(Debug, Clone)]
+pub struct EapKey {
+    /// The certificate (and which one it is).
+    pub certificate: EapCertificate,
+    /// Its private key.
+    pub private_key: EapPrivateKey,
+}
+
+/// A certificate chain and private key an administrator installs for a tenant's EAP-TTLS
+/// tunnel ([`crate::Radius::install_eap_certificate`]). The core checks them: PEM, the leaf
+/// first then the certificates that issued it, each inside its validity period, the leaf fit
+/// for a TLS server (serverAuth and digitalSignature when it names its usages), the key (RSA,
+/// ECDSA P-256/P-384 or Ed25519, unencrypted) the leaf's.
+#[derive(Debug, Clone)]
+pub struct NewEapCertificate {
+    /// The chain, PEM: the server certificate, then any intermediates (a root may follow).
+    pub chain_pem: String,
+    /// The private key of the server certificate, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub private_key_pem: SecretBytes,
 }

@@ -2,15 +2,22 @@
 //! clients with their secrets opened, and the groups whose reply attributes a user gets — and
 //! the accounting sessions NASes report, kept in the store per tenant (keyed tenant, client,
 //! Acct-Session-Id; bounded by a retention period and a per-tenant count, trimmed on write) and
-//! readable under Reports:Read; and the audit record of a client served without
-//! Message-Authenticator. It decides nothing about packets and never sees the wire.
+//! readable under Reports:Read; each tenant's EAP-TTLS server certificate and key (generated
+//! here on first use, or installed by an administrator under Applications:Write; the private
+//! key sealed under the master key; `eap_cert` does the X.509); and the audit record of a client
+//! served without Message-Authenticator. It decides nothing about packets and never sees the
+//! wire.
 
-use super::must;
+mod eap_cert;
+
+use super::{must, tenant_in};
 use crate::actor::{Actor, Protocol};
+use crate::audit::Change;
 use crate::error::Error;
 use crate::model::{
     AccountingReport, AccountingStatus, AppId, AppKind, Application, AuditEvent, AuditKind,
-    EventId, Group, GroupId, NasClient, RadiusSession, TenantId,
+    EapCertificate, EapCertificateSource, EapKey, EapKeyFormat, EapPrivateKey, EventId, Group,
+    GroupId, NasClient, NewEapCertificate, RadiusSession, SecretBytes, TenantId,
 };
 use crate::store::codec::{Record, Unit};
 use crate::store::keys::{self, table, time_bytes, Key};
@@ -59,6 +66,70 @@ impl From<StoredSession> for RadiusSession {
             details: s.details,
         }
     }
+}
+
+/// A tenant's EAP-TTLS certificate and key as stored (one record for the generated pair, one
+/// for the installed): the private key sealed, the details read once when it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EapKeyRecord {
+    sealed_private_key: Vec<u8>,
+    key_format: EapKeyFormat,
+    chain_der: Vec<Vec<u8>>,
+    leaf: eap_cert::Leaf,
+    created_at: Timestamp,
+}
+
+impl Record for EapKeyRecord {
+    const WHAT: &'static str = "EAP-TTLS key";
+}
+
+fn slot(source: EapCertificateSource) -> u8 {
+    match source {
+        EapCertificateSource::Generated => 0,
+        EapCertificateSource::Installed => 1,
+    }
+}
+
+fn eap_key_key(t: TenantId, source: EapCertificateSource) -> Key {
+    keys::in_table(t, table::RADIUS_EAP_KEY, &[&[slot(source)]])
+}
+
+/// What a tenant's sealed EAP-TTLS key is bound to: the tenant and which of its two keys.
+fn eap_key_aad(t: TenantId, source: EapCertificateSource) -> Vec<u8> {
+    let mut v = b"radius-eap-key:".to_vec();
+    v.extend_from_slice(t.key_bytes());
+    v.push(slot(source));
+    v
+}
+
+fn eap_certificate(
+    tenant: TenantId,
+    source: EapCertificateSource,
+    r: EapKeyRecord,
+) -> EapCertificate {
+    EapCertificate {
+        tenant,
+        source,
+        chain_der: r.chain_der,
+        subject: r.leaf.subject,
+        issuer: r.leaf.issuer,
+        not_before: r.leaf.not_before,
+        not_after: r.leaf.not_after,
+        sha256: r.leaf.sha256,
+        created_at: r.created_at,
+    }
+}
+
+/// What the audit log keeps of a certificate: never the key.
+fn eap_summary(source: EapCertificateSource, r: &EapKeyRecord) -> Option<serde_json::Value> {
+    let hex: String = r.leaf.sha256.iter().map(|b| format!("{b:02x}")).collect();
+    Some(serde_json::json!({
+        "source": source.as_str(),
+        "subject": r.leaf.subject,
+        "issuer": r.leaf.issuer,
+        "not_after": r.leaf.not_after.to_rfc3339(),
+        "fingerprint_sha256": hex,
+    }))
 }
 
 /// How many sessions a tenant keeps.
@@ -141,6 +212,7 @@ pub(crate) fn forget_tenant(tx: &mut Txn<'_>, t: TenantId) -> Result<(), Error> 
         table::RADIUS_SESSION,
         table::RADIUS_SESSION_AGE,
         table::RADIUS_SESSION_COUNT,
+        table::RADIUS_EAP_KEY,
     ] {
         let rows: Vec<(Key, Unit)> =
             tx.scan(&KeyRange::prefix(&keys::table_of(t, tbl)), usize::MAX)?;
@@ -231,6 +303,215 @@ impl<'a> Radius<'a> {
                 .then(a.id.cmp(&b.id))
         });
         Ok(out)
+    }
+
+    /// The tenant's EAP-TTLS certificate and private key, as the tunnel presents them: the
+    /// installed pair if an administrator gave one, else the generated pair — made here on first
+    /// use (ECDSA P-256, self-signed, `CN=radius.<slug>.tessera`) and made anew once it has
+    /// expired; when two nodes race, both end up with the one stored first. The installation
+    /// only (the RADIUS frontend).
+    pub fn eap_key(&self, actor: &Actor, tenant: TenantId) -> Result<EapKey, Error> {
+        if !actor.is_system() {
+            return Err(Error::Forbidden);
+        }
+        let (source, rec) = self.served_eap_key(tenant)?;
+        let key = self
+            .dir
+            .master_key()
+            .open(&eap_key_aad(tenant, source), &rec.sealed_private_key)?;
+        let format = rec.key_format;
+        Ok(EapKey {
+            certificate: eap_certificate(tenant, source, rec),
+            private_key: EapPrivateKey {
+                format,
+                der: SecretBytes::new(key.to_vec()),
+            },
+        })
+    }
+
+    /// The tenant's EAP-TTLS certificate as supplicants are shown it, to give them as their CA
+    /// certificate or to pin (Applications:Read). Never the key. A tenant without one gets its
+    /// generated certificate made now, as [`Radius::eap_key`] would.
+    pub fn eap_certificate(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+    ) -> Result<EapCertificate, Error> {
+        self.dir
+            .require(actor, tenant, Area::Applications, Right::Read)?;
+        let (source, rec) = self.served_eap_key(tenant)?;
+        Ok(eap_certificate(tenant, source, rec))
+    }
+
+    /// Installs the tenant's own EAP-TTLS certificate chain and private key (Applications:Write),
+    /// e.g. from a CA its devices already trust, in place of the generated one (or of an earlier
+    /// installed one). Checked first, with a reason a person can act on (`Invalid` on
+    /// `certificate` or `private_key`): PEM that parses, the server certificate first and then
+    /// each certificate that issued the one before, all inside their validity period, the server
+    /// certificate fit for a TLS server, and an unencrypted RSA, ECDSA or Ed25519 key that is
+    /// the server certificate's. The next
+    /// conversation presents it; audited without the key.
+    pub fn install_eap_certificate(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        new: NewEapCertificate,
+    ) -> Result<EapCertificate, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        let now = dir.now();
+        let material = eap_cert::check_pem(&new, now)?;
+        let source = EapCertificateSource::Installed;
+        let rec = self.seal_eap_key(tenant, source, material, now)?;
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            let k = eap_key_key(tenant, source);
+            let before: Option<EapKeyRecord> = tx.get(&k)?;
+            tx.put(k, &rec)?;
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "radius.eap_certificate.install",
+                    target: "eap-certificate".into(),
+                    before: before.as_ref().and_then(|b| eap_summary(source, b)),
+                    after: eap_summary(source, &rec),
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )
+        })?;
+        Ok(eap_certificate(tenant, source, rec))
+    }
+
+    /// Removes the tenant's installed EAP-TTLS certificate, if any (Applications:Write): the
+    /// tunnel goes back to the generated one (the same as before the installation, or made now
+    /// if the tenant never had one), which is returned.
+    pub fn remove_eap_certificate(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+    ) -> Result<EapCertificate, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Applications, Right::Write)?;
+        let actor_name = dir.describe(actor)?;
+        let source = EapCertificateSource::Installed;
+        dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            let k = eap_key_key(tenant, source);
+            let Some(before) = tx.get::<EapKeyRecord>(&k)? else {
+                return Ok(());
+            };
+            tx.delete(k);
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "radius.eap_certificate.remove",
+                    target: "eap-certificate".into(),
+                    before: eap_summary(source, &before),
+                    after: None,
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )
+        })?;
+        let (source, rec) = self.served_eap_key(tenant)?;
+        Ok(eap_certificate(tenant, source, rec))
+    }
+
+    /// Seals a checked pair for storing.
+    fn seal_eap_key(
+        &self,
+        tenant: TenantId,
+        source: EapCertificateSource,
+        m: eap_cert::Material,
+        now: Timestamp,
+    ) -> Result<EapKeyRecord, Error> {
+        let dir = self.dir;
+        Ok(EapKeyRecord {
+            sealed_private_key: dir.master_key().seal(
+                dir.ids(),
+                &eap_key_aad(tenant, source),
+                &m.key_der,
+            )?,
+            key_format: m.key_format,
+            chain_der: m.chain_der,
+            leaf: m.leaf,
+            created_at: now,
+        })
+    }
+
+    /// The pair the tunnel presents: the installed one, else the generated one, made (or made
+    /// anew, when expired) outside any transaction and stored unless another node stored one
+    /// first.
+    fn served_eap_key(
+        &self,
+        tenant: TenantId,
+    ) -> Result<(EapCertificateSource, EapKeyRecord), Error> {
+        use EapCertificateSource::{Generated, Installed};
+        let dir = self.dir;
+        let now = dir.now();
+        let (ik, gk) = (
+            eap_key_key(tenant, Installed),
+            eap_key_key(tenant, Generated),
+        );
+        let live = |r: &EapKeyRecord| r.leaf.not_after > now;
+        let (slug, installed, generated) = dir.txn(|tx| {
+            let t = tenant_in(tx, tenant)?;
+            Ok((
+                t.slug,
+                tx.get::<EapKeyRecord>(&ik)?,
+                tx.get::<EapKeyRecord>(&gk)?,
+            ))
+        })?;
+        if let Some(r) = installed {
+            return Ok((Installed, r));
+        }
+        let expired = match generated {
+            Some(r) if live(&r) => return Ok((Generated, r)),
+            Some(r) => Some(r),
+            None => None,
+        };
+        let mut serial = [0u8; 16];
+        dir.ids().fill(&mut serial);
+        let material = eap_cert::generate(&slug, now, serial)?;
+        let fresh = self.seal_eap_key(tenant, Generated, material, now)?;
+        let (source, rec, renewed) = dir.txn(|tx| {
+            tenant_in(tx, tenant)?;
+            if let Some(r) = tx.get::<EapKeyRecord>(&ik)? {
+                return Ok((Installed, r, false));
+            }
+            if let Some(r) = tx.get::<EapKeyRecord>(&gk)?.filter(live) {
+                return Ok((Generated, r, false));
+            }
+            tx.put(gk.clone(), &fresh)?;
+            if let Some(old) = &expired {
+                // Devices that pinned the old certificate must be given the new one.
+                dir.record_change(
+                    tx,
+                    Change {
+                        tenant,
+                        action: "radius.eap_certificate.renew",
+                        target: "eap-certificate".into(),
+                        before: eap_summary(Generated, old),
+                        after: eap_summary(Generated, &fresh),
+                        actor: &Actor::system(),
+                        actor_name: "system",
+                    },
+                )?;
+            }
+            Ok((Generated, fresh.clone(), expired.is_some()))
+        })?;
+        if renewed {
+            tracing::warn!(
+                tenant = %slug,
+                "the generated EAP-TTLS certificate had expired: made a new one (supplicants that \
+                 pinned the old one must be given it)"
+            );
+        }
+        Ok((source, rec))
     }
 
     /// Records an Accounting-Request the frontend verified as coming from the client `app` of
@@ -499,7 +780,8 @@ mod tests {
             .collect();
         ids.sort_unstable();
         assert_eq!(ids, ["a", "c", "d"]);
-        // Deleting the tenant forgets its sessions and their index entries.
+        // Deleting the tenant forgets its sessions and their index entries, and its EAP keys.
+        r.eap_key(&Actor::system(), t.id).unwrap();
         d.applications()
             .delete(&Actor::system(), t.id, app.id)
             .unwrap();
@@ -509,6 +791,7 @@ mod tests {
                 table::RADIUS_SESSION,
                 table::RADIUS_SESSION_AGE,
                 table::RADIUS_SESSION_COUNT,
+                table::RADIUS_EAP_KEY,
             ] {
                 let rows: Vec<(Key, Unit)> =
                     tx.scan(&KeyRange::prefix(&keys::table_of(t.id, tbl)), 10)?;
@@ -517,5 +800,36 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn eap_private_keys_are_sealed_to_their_tenant_and_slot() {
+        let (td, root) = TestDirectory::with_root().unwrap();
+        let d = &td.dir;
+        let sys = Actor::system();
+        let key = d.radius().eap_key(&sys, root.id).unwrap();
+        let der = key.private_key.der.expose();
+        let gk = eap_key_key(root.id, EapCertificateSource::Generated);
+        let rec: EapKeyRecord = d.txn(|tx| must(tx, &gk)).unwrap();
+        assert!(
+            !rec.sealed_private_key.windows(der.len()).any(|w| w == der),
+            "the key is not stored in the clear"
+        );
+        let mk = d.master_key();
+        let opened = mk
+            .open(
+                &eap_key_aad(root.id, EapCertificateSource::Generated),
+                &rec.sealed_private_key,
+            )
+            .unwrap();
+        assert_eq!(&opened[..], der);
+        // Not under the installed slot's binding, nor another tenant's.
+        let other = TenantId::from_uuid(d.ids().uuid());
+        for aad in [
+            eap_key_aad(root.id, EapCertificateSource::Installed),
+            eap_key_aad(other, EapCertificateSource::Generated),
+        ] {
+            assert!(mk.open(&aad, &rec.sealed_private_key).is_err());
+        }
     }
 }

@@ -87,6 +87,7 @@ pub(crate) mod table {
     pub(crate) const RADIUS_SESSION: u8 = 0xB0;
     pub(crate) const RADIUS_SESSION_AGE: u8 = 0xB1;
     pub(crate) const RADIUS_SESSION_COUNT: u8 = 0xB2;
+    pub(crate) const RADIUS_EAP_KEY: u8 = 0xB3;
 }
 
 /// Per-tenant counters.

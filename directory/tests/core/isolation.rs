@@ -371,6 +371,10 @@ const COVERED: &[&str] = &[
     "radius::record_accounting",
     "radius::record_legacy_client",
     "radius::sessions",
+    "radius::eap_key",
+    "radius::eap_certificate",
+    "radius::install_eap_certificate",
+    "radius::remove_eap_certificate",
     "saml::idp_key",
     "saml::service_provider",
     "saml::remember_request",
@@ -381,6 +385,7 @@ const COVERED: &[&str] = &[
     "saml::prepare_next_idp_key",
     "saml::activate_next_idp_key",
     "saml::remove_idp_key",
+    "saml::end_user_sessions",
 ];
 
 /// The operations that take no tenant or object and so are not aimed at a target: checked by
@@ -394,6 +399,7 @@ const UNTARGETED: &[&str] = &[
     "radius::reply_groups",
     "radius::record_accounting",
     "radius::record_legacy_client",
+    "radius::eap_key",
     "saml::idp_key",
     "saml::service_provider",
     "saml::remember_request",
@@ -418,6 +424,10 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     // Reads and listings.
     c.op("policies::get", d.policies().get(a, t.tenant));
     c.op("radius::sessions", d.radius().sessions(a, t.tenant));
+    c.op(
+        "radius::eap_certificate",
+        d.radius().eap_certificate(a, t.tenant),
+    );
     c.op("tokens::list", d.tokens().list(a, t.tenant, t.alice));
     c.op(
         "credentials::status",
@@ -569,6 +579,21 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
         "applications::create",
         ap.create(a, t.tenant, radius("rogue-nas", [])),
     );
+    // A chain and key that would be accepted anywhere the caller may install one.
+    let rogue = rcgen::generate_simple_self_signed(vec!["radius.rogue.example".into()]).unwrap();
+    c.op(
+        "radius::install_eap_certificate",
+        d.radius().install_eap_certificate(
+            a,
+            t.tenant,
+            tessera_directory::model::NewEapCertificate {
+                chain_pem: rogue.cert.pem(),
+                private_key_pem: tessera_directory::model::SecretBytes::new(
+                    rogue.signing_key.serialize_pem().into_bytes(),
+                ),
+            },
+        ),
+    );
     // A key that would be taken anywhere the caller may rotate keys (never made when refused).
     let make = || {
         Ok(tessera_directory::model::NewIdpKey {
@@ -642,6 +667,10 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     );
     c.op("credentials::unlock", cr.unlock(a, t.tenant, t.alice));
     c.op(
+        "saml::end_user_sessions",
+        d.saml().end_user_sessions(a, t.tenant, t.alice),
+    );
+    c.op(
         "credentials::enroll_totp",
         cr.enroll_totp(a, t.tenant, t.alice),
     );
@@ -677,6 +706,10 @@ fn battery(d: &Directory, a: &Actor, t: &Target) -> Vec<Outcome> {
     c.op(
         "saml::remove_idp_key",
         d.saml().remove_idp_key(a, t.tenant, &"00".repeat(32)),
+    );
+    c.op(
+        "radius::remove_eap_certificate",
+        d.radius().remove_eap_certificate(a, t.tenant),
     );
     c.op("applications::delete", ap.delete(a, t.tenant, t.app));
     c.op("applications::delete", ap.delete(a, t.tenant, t.ldap));
@@ -980,6 +1013,11 @@ fn tenant_wide_operations_show_nothing_hidden() {
     );
     assert_eq!(
         r.record_legacy_client(&w.contoso.actor(), ct, app),
+        Err(Error::Forbidden)
+    );
+    // Private keys too: an administrator sees the EAP-TTLS certificate, never its key.
+    assert_eq!(
+        r.eap_key(&w.contoso.actor(), ct).map(|_| ()),
         Err(Error::Forbidden)
     );
     // A personal token is always the actor's own, and only from a session.

@@ -1,16 +1,18 @@
 //! What the RADIUS frontend asks of the core: completing a TOTP challenge without verifying the
 //! password again (single use, expiring, voided by a credential change, counted as a failure
 //! when wrong), every tenant's NAS clients with their secrets for the installation only, the
-//! groups whose reply attributes a user gets, and accounting sessions per tenant under
-//! Reports:Read.
+//! groups whose reply attributes a user gets, accounting sessions per tenant under
+//! Reports:Read, and each tenant's EAP-TTLS certificate (generated once, renewed when expired,
+//! or installed and removed under Applications rights).
 
 use crate::fixtures::{as_user, sys, Tree};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use tessera_directory::clock::Clock;
 use tessera_directory::model::{
-    AccountingReport, AccountingStatus, AppKind, AuditEvent, AuditQuery, GroupAttributes, Member,
-    NewApplication, NewGroup, RadiusAttributes, RadiusClient, SharedSecret, TenantId, User,
+    AccountingReport, AccountingStatus, AppKind, AuditEvent, AuditQuery, EapCertificateSource,
+    EapKey, EapKeyFormat, GroupAttributes, Member, NewApplication, NewEapCertificate, NewGroup,
+    RadiusAttributes, RadiusClient, SecretBytes, SharedSecret, TenantId, User,
 };
 use tessera_directory::policy::settings::Setting;
 use tessera_directory::policy::Protocol;
@@ -437,4 +439,224 @@ fn accounting_sessions_survive_a_restart_and_expire_after_retention() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["kept", "new"]);
+}
+
+#[test]
+fn each_tenant_gets_its_own_eap_certificate_made_once_and_kept_across_a_restart() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let (c, f) = (tree.contoso.id, tree.fabrikam.id);
+    // Several requests of a new tenant at once (as on several nodes) all get the one stored first.
+    let firsts: Vec<EapKey> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| d.radius().eap_key(&sys(), c).unwrap()))
+            .collect();
+        calls.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first = &firsts[0];
+    for other in &firsts {
+        assert_eq!(other.certificate, first.certificate);
+        assert_eq!(
+            other.private_key.der.expose(),
+            first.private_key.der.expose()
+        );
+    }
+    let cert = &first.certificate;
+    assert_eq!(cert.source, EapCertificateSource::Generated);
+    assert_eq!(cert.subject, "CN=radius.contoso.tessera");
+    assert_eq!(cert.issuer, cert.subject);
+    assert_eq!(cert.chain_der.len(), 1);
+    assert!(tree.td.clock.now().as_secs() - cert.created_at.as_secs() < 2);
+    assert!(cert.not_after.as_secs() - tree.td.clock.now().as_secs() > 800 * 86_400);
+    assert_eq!(first.private_key.format, EapKeyFormat::Pkcs8);
+    assert_eq!(format!("{:?}", first.private_key.der), "[redacted]");
+    // Another tenant, another key.
+    let other = d.radius().eap_key(&sys(), f).unwrap();
+    assert_eq!(other.certificate.subject, "CN=radius.fabrikam.tessera");
+    assert_ne!(other.certificate.sha256, cert.sha256);
+    assert_ne!(
+        other.private_key.der.expose(),
+        first.private_key.der.expose()
+    );
+    // What an administrator reads is what supplicants are shown; the audit log has no key.
+    let apps = tree.user_with_role(
+        &tree.contoso,
+        "apps",
+        "Application Administrator",
+        &tree.contoso,
+    );
+    assert_eq!(
+        d.radius().eap_certificate(&as_user(&apps), c).as_ref(),
+        Ok(cert)
+    );
+
+    let tree = tree.restart();
+    let kept = tree.dir().radius().eap_key(&sys(), c).unwrap();
+    assert_eq!(kept.certificate, first.certificate, "kept, not made again");
+    assert_eq!(
+        kept.private_key.der.expose(),
+        first.private_key.der.expose()
+    );
+}
+
+#[test]
+fn an_expired_generated_certificate_is_made_anew_and_the_renewal_audited() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let c = tree.contoso.id;
+    let old = d.radius().eap_key(&sys(), c).unwrap().certificate;
+    tree.td.clock.advance_secs(824 * 86_400);
+    assert_eq!(d.radius().eap_key(&sys(), c).unwrap().certificate, old);
+    tree.td.clock.advance_secs(2 * 86_400);
+    let new = d.radius().eap_key(&sys(), c).unwrap().certificate;
+    assert_ne!(new.sha256, old.sha256);
+    assert!(new.not_after > tree.td.clock.now());
+    assert_eq!(d.radius().eap_key(&sys(), c).unwrap().certificate, new);
+    let renewals: Vec<AuditEvent> = audit_of(d, c)
+        .into_iter()
+        .filter(|e| e.action == "radius.eap_certificate.renew")
+        .collect();
+    assert_eq!(renewals.len(), 1);
+    assert_eq!(renewals[0].actor, "system");
+    let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(
+        renewals[0].before.as_ref().unwrap()["fingerprint_sha256"],
+        hex(&old.sha256)
+    );
+    assert_eq!(
+        renewals[0].after.as_ref().unwrap()["fingerprint_sha256"],
+        hex(&new.sha256)
+    );
+}
+
+/// A CA and a server certificate it issued (PEM, server first) valid from 2025 to 2035, and
+/// the server's key (PEM).
+fn issued_chain(cn: &str) -> (String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Contoso Root CA");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::new(ca, &ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    leaf.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    leaf.not_after = rcgen::date_time_ymd(2035, 1, 1);
+    let leaf_pem = leaf.signed_by(&key, &issuer).unwrap().pem();
+    (format!("{leaf_pem}{ca_pem}"), key.serialize_pem())
+}
+
+fn install(chain: &str, key: &str) -> NewEapCertificate {
+    NewEapCertificate {
+        chain_pem: chain.to_string(),
+        private_key_pem: SecretBytes::new(key.as_bytes().to_vec()),
+    }
+}
+
+#[test]
+fn an_installed_certificate_is_checked_served_instead_and_removed_back_to_the_generated_one() {
+    let tree = Tree::new();
+    let d = tree.dir();
+    let (c, f) = (tree.contoso.id, tree.fabrikam.id);
+    let r = d.radius();
+    let apps = as_user(&tree.user_with_role(
+        &tree.contoso,
+        "apps",
+        "Application Administrator",
+        &tree.contoso,
+    ));
+    let watcher = as_user(&tree.user_with_role(&tree.contoso, "sup", "Supervisor", &tree.contoso));
+    let helpdesk =
+        as_user(&tree.user_with_role(&tree.contoso, "help", "Helpdesk Operator", &tree.contoso));
+    let generated = r.eap_certificate(&apps, c).unwrap();
+    let fabrikam = r.eap_certificate(&sys(), f).unwrap();
+    let (chain, key) = issued_chain("radius.contoso.com");
+
+    // Reading needs Applications:Read, installing and removing Applications:Write.
+    assert_eq!(r.eap_certificate(&helpdesk, c), Err(Error::NotFound));
+    assert_eq!(r.eap_certificate(&watcher, c).as_ref(), Ok(&generated));
+    for (who, want) in [(&watcher, Error::Forbidden), (&helpdesk, Error::NotFound)] {
+        assert_eq!(
+            r.install_eap_certificate(who, c, install(&chain, &key)),
+            Err(want.clone())
+        );
+        assert_eq!(r.remove_eap_certificate(who, c), Err(want));
+    }
+    assert_eq!(r.eap_certificate(&apps, c).as_ref(), Ok(&generated));
+
+    // Refusals say what is wrong and change nothing.
+    let (_, other_key) = issued_chain("radius.contoso.com");
+    let leaf_only = chain
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .next()
+        .unwrap();
+    let ca_first = format!("{}{leaf_only}", &chain[leaf_only.len()..]);
+    for (bad, field) in [
+        (install(&chain, &other_key), "private_key"),
+        (install("", &key), "certificate"),
+        (install(&chain, ""), "private_key"),
+        (install(&ca_first, &key), "certificate"),
+    ] {
+        match r.install_eap_certificate(&apps, c, bad) {
+            Err(Error::Invalid { field: got, reason }) => {
+                assert_eq!(got, field, "{reason}");
+                assert!(!reason.is_empty());
+            }
+            other => panic!("accepted or refused otherwise: {other:?}"),
+        }
+    }
+    assert_eq!(r.eap_certificate(&apps, c).as_ref(), Ok(&generated));
+
+    // Installed: it is what the tunnel presents, with its own key; fabrikam keeps its own.
+    let installed = r
+        .install_eap_certificate(&apps, c, install(&chain, &key))
+        .unwrap();
+    assert_eq!(installed.source, EapCertificateSource::Installed);
+    assert_eq!(installed.subject, "CN=radius.contoso.com");
+    assert_eq!(installed.issuer, "CN=Contoso Root CA");
+    assert_eq!(installed.chain_der.len(), 2);
+    assert_eq!(
+        installed.not_after.to_rfc3339(),
+        "2035-01-01T00:00:00.000000Z"
+    );
+    assert_eq!(r.eap_certificate(&watcher, c).as_ref(), Ok(&installed));
+    let served = r.eap_key(&sys(), c).unwrap();
+    assert_eq!(served.certificate, installed);
+    let pkcs8 = rcgen::KeyPair::from_pem(&key).unwrap().serialize_der();
+    assert_eq!(served.private_key.der.expose(), &pkcs8[..]);
+    assert_eq!(r.eap_certificate(&sys(), f).as_ref(), Ok(&fabrikam));
+
+    // Removed (twice: the second changes nothing): back to the same generated certificate.
+    assert_eq!(r.remove_eap_certificate(&apps, c).as_ref(), Ok(&generated));
+    assert_eq!(r.remove_eap_certificate(&apps, c).as_ref(), Ok(&generated));
+    assert_eq!(r.eap_key(&sys(), c).unwrap().certificate, generated);
+
+    // Audited, without the key.
+    let events: Vec<AuditEvent> = audit_of(d, c)
+        .into_iter()
+        .filter(|e| e.action.starts_with("radius.eap_certificate."))
+        .collect();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "radius.eap_certificate.install",
+            "radius.eap_certificate.remove"
+        ],
+    );
+    let after = events[0].after.as_ref().unwrap();
+    assert_eq!(after["subject"], "CN=radius.contoso.com");
+    assert_eq!(after["source"], "installed");
+    assert_eq!(events[0].actor, "contoso/apps");
+    assert_eq!(events[1].before.as_ref(), Some(after));
+    for e in &events {
+        let text = serde_json::to_string(&(&e.before, &e.after)).unwrap();
+        assert!(
+            !text.contains("PRIVATE") && !text.contains("sealed"),
+            "{text}"
+        );
+    }
 }

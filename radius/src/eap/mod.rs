@@ -12,9 +12,9 @@
 //! 1. Concatenate the values of all its EAP-Message (79) attributes in order and call
 //!    [`EapSessions::handle`] with them, the request's State (24) attribute if any, the
 //!    matched client's `AppId` (a conversation is bound to the client that began it), the
-//!    `Arc<rustls::ServerConfig>` of the client's tenant (build it with
-//!    [`tls::server_config`] / [`tls::server_config_from_pem`]: TLS 1.2 and 1.3, no resumption)
-//!    and `now`.
+//!    `Arc<rustls::ServerConfig>` of the client's tenant — never another tenant's: the server
+//!    layer keeps one per tenant, built with [`tls::server_config`] (TLS 1.2 and 1.3, no
+//!    resumption) from the tenant's certificate in the directory — and `now`.
 //! 2. Map the [`EapStep`]:
 //!    - [`EapStep::Challenge`] → Access-Challenge with `eap` split by [`split_eap_message`] into
 //!      EAP-Message attributes, `state` as the State attribute, Message-Authenticator.

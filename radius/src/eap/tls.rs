@@ -1,7 +1,7 @@
 //! The rustls side of the tunnel: building a server configuration fit for EAP-TTLS from a
 //! certificate and key, and driving a `ServerConnection` over in-memory buffers. It must not
-//! read files or generate certificates: the binary supplies the material (per tenant, or the
-//! generated default it already makes for LDAP and HTTPS).
+//! read files, generate certificates or choose whose certificate to use: the server layer
+//! supplies each tenant's, as the directory keeps it (`tenant_tls`).
 
 use std::io::Read;
 use std::sync::Arc;

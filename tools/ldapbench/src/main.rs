@@ -83,6 +83,13 @@ enum Command {
         /// or more) bound to the group of the users with passwords (`make bench-radius`).
         #[arg(long)]
         radius_secret: Option<String>,
+        /// Install this certificate chain (PEM) and `--eap-key` as the bench tenant's EAP-TTLS
+        /// certificate, so both servers of `make bench-radius` present the same one.
+        #[arg(long, requires = "eap_key")]
+        eap_cert: Option<PathBuf>,
+        /// The private key (PEM) of `--eap-cert`.
+        #[arg(long, requires = "eap_cert")]
+        eap_key: Option<PathBuf>,
     },
     /// Print `username password` lines of the dataset's users `first` .. `first + count`
     /// (for a server seeded from outside this tool: `make bench-radius` gives them to
@@ -287,11 +294,14 @@ fn main() -> Result<()> {
             data_dir,
             master_key_file,
             radius_secret,
+            eap_cert,
+            eap_key,
         } => seed::seed(
             &data.dataset(),
             &data_dir,
             &master_key_file,
             radius_secret.as_deref(),
+            eap_cert.as_deref().zip(eap_key.as_deref()),
         ),
         Command::Passwords { first, count } => {
             use std::io::Write;

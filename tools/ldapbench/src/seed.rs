@@ -2,8 +2,9 @@
 //! tenant with the same users, groups, memberships and passwords as slapd's LDIF, a service
 //! account with the "Directory Reader" role, and `ldap-users` bound to the tenant's LDAP
 //! service (and, when a RADIUS secret is given, a RADIUS client for 127.0.0.1 bound to the same
-//! group, for `make bench-radius`). Everything goes through `tessera_directory`'s public services
-//! as the system actor; it writes the master key file `tessera serve` then opens the store with.
+//! group, for `make bench-radius`, with the tenant's EAP-TTLS certificate when one is given).
+//! Everything goes through `tessera_directory`'s public services as the system actor; it writes
+//! the master key file `tessera serve` then opens the store with.
 
 use crate::clock::Stopwatch;
 use crate::data::{Dataset, BIG_GROUPS, BINDERS_GROUP, SERVICE_PASSWORD, SERVICE_USER};
@@ -12,8 +13,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use tessera_directory::clock::ChaChaSource;
 use tessera_directory::model::{
-    AppKind, GroupId, NewApplication, NewAssignment, NewGroup, NewPosix, NewTenant, NewUser,
-    RadiusClient, SharedSecret, Subject, TenantId, UserId, UserKind,
+    AppKind, GroupId, NewApplication, NewAssignment, NewEapCertificate, NewGroup, NewPosix,
+    NewTenant, NewUser, RadiusClient, SecretBytes, SharedSecret, Subject, TenantId, UserId,
+    UserKind,
 };
 use tessera_directory::policy::TenantKind;
 use tessera_directory::secrets::MasterKey;
@@ -43,8 +45,15 @@ pub const RADIUS_APP: &str = "bench-nas";
 
 /// Creates the store in `data` (which must not hold one yet) and the key file `key`; with
 /// `radius_secret`, also a RADIUS client for [`RADIUS_NAS`] with that shared secret, bound to
-/// the group of the users with passwords.
-pub fn seed(d: &Dataset, data: &Path, key: &Path, radius_secret: Option<&str>) -> Result<()> {
+/// the group of the users with passwords; with `eap` (chain and key PEM files), the tenant's
+/// EAP-TTLS certificate.
+pub fn seed(
+    d: &Dataset,
+    data: &Path,
+    key: &Path,
+    radius_secret: Option<&str>,
+    eap: Option<(&Path, &Path)>,
+) -> Result<()> {
     if let Some(s) = radius_secret {
         if s.chars().count() < SharedSecret::MIN_LEN {
             bail!(
@@ -185,6 +194,23 @@ pub fn seed(d: &Dataset, data: &Path, key: &Path, radius_secret: Option<&str>) -
         println!(
             "tessera seed: RADIUS client {RADIUS_APP} ({RADIUS_NAS}) bound to {BINDERS_GROUP}"
         );
+    }
+    if let Some((chain, private)) = eap {
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let chain_pem =
+            String::from_utf8(read(chain)?).context("the EAP certificate is not PEM")?;
+        let cert = dir
+            .radius()
+            .install_eap_certificate(
+                &sys,
+                t,
+                NewEapCertificate {
+                    chain_pem,
+                    private_key_pem: SecretBytes::new(read(private)?),
+                },
+            )
+            .context("installing the EAP-TTLS certificate")?;
+        println!("tessera seed: EAP-TTLS certificate {}", cert.subject);
     }
 
     let sw = Stopwatch::start();
