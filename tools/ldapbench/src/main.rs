@@ -19,6 +19,10 @@ use data::Dataset;
 use std::path::PathBuf;
 use std::time::Duration;
 
+// The load tool decodes every answer into many small buffers on the same cores as the server.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "ldapbench",
