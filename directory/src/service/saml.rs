@@ -692,6 +692,46 @@ impl<'a> Saml<'a> {
         })))
     }
 
+    /// Ends every SSO session of a user (Credentials:Execute): their next SAML login asks for
+    /// the password again. The SPs keep their own sessions — without the user's browser there is
+    /// no front channel to tell them. Returns how many ended; one audit event.
+    pub fn end_user_sessions(
+        &self,
+        actor: &Actor,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<usize, Error> {
+        let dir = self.dir;
+        dir.require(actor, tenant, Area::Credentials, Right::Execute)?;
+        dir.require_covers_user(actor, tenant, user)?;
+        let actor_name = dir.describe(actor)?;
+        dir.txn(|tx| {
+            let u: User = must(tx, &keys::user(tenant, user))?;
+            let all = KeyRange::prefix(&keys::table_of(tenant, table::SAML_SESSION));
+            let rows: Vec<(Key, SsoSession)> = tx.scan(&all, usize::MAX)?;
+            let mut ended = 0;
+            for (k, s) in rows {
+                if s.user == user {
+                    tx.delete(k);
+                    ended += 1;
+                }
+            }
+            dir.record_change(
+                tx,
+                Change {
+                    tenant,
+                    action: "saml.sessions.end",
+                    target: format!("user:{}", u.username),
+                    before: Some(serde_json::json!({ "sso_sessions": ended })),
+                    after: None,
+                    actor,
+                    actor_name: &actor_name,
+                },
+            )?;
+            Ok(ended)
+        })
+    }
+
     /// Ends an SSO session (logout, or a user who can no longer use it); returns it when it
     /// existed. The installation only.
     pub fn end_session(

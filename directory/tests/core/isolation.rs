@@ -857,6 +857,10 @@ fn swapped_battery(d: &Directory, a: &Actor, own: &Side, f: &Target) -> Vec<Outc
         cr.set_password(a, o, f.alice, "Some-Long-Password-1", false),
     );
     c.op("credentials::unlock", cr.unlock(a, o, f.alice));
+    c.op(
+        "saml::end_user_sessions",
+        d.saml().end_user_sessions(a, o, f.alice),
+    );
     c.op("credentials::enroll_totp", cr.enroll_totp(a, o, f.alice));
     c.op(
         "credentials::confirm_totp",

@@ -535,3 +535,60 @@ fn a_session_stores_its_last_use_once_a_minute_and_every_sp_that_joins() {
         Err(Error::Unauthenticated)
     );
 }
+
+#[test]
+fn an_administrator_ends_a_users_sso_sessions_and_nobody_elses() {
+    let tree = Tree::new();
+    let (alice, bob) = tree.populate(&tree.contoso);
+    let (falice, _) = tree.populate(&tree.fabrikam);
+    let d = tree.dir();
+    let t = tree.contoso.id;
+    let wiki = register(&tree, t, true);
+    let fwiki = register(&tree, tree.fabrikam.id, true);
+    let s = d.saml();
+    let limits = SessionLimits::default();
+    let open = |tenant, user, app| s.open_session(&sys(), tenant, (user, app), false, limits);
+    let (a1, _) = open(t, alice.id, wiki.id).unwrap();
+    let (a2, _) = open(t, alice.id, wiki.id).unwrap();
+    let (b1, _) = open(t, bob.id, wiki.id).unwrap();
+    let (f1, _) = open(tree.fabrikam.id, falice.id, fwiki.id).unwrap();
+    let live = |tenant, secret: &SessionSecret, app| {
+        matches!(
+            s.resume_session(&sys(), tenant, secret, app, None),
+            Ok(SessionUse::Granted(_))
+        )
+    };
+
+    // Only with Credentials:Execute; a helpdesk operator has it, an auditor does not.
+    let c = &tree.contoso;
+    let helpdesk = crate::fixtures::as_user(&tree.user_with_role(c, "hd", "Helpdesk Operator", c));
+    let auditor = crate::fixtures::as_user(&tree.user_with_role(c, "aud", "Auditor", c));
+    assert_eq!(
+        s.end_user_sessions(&auditor, t, alice.id),
+        Err(Error::Forbidden)
+    );
+    assert_eq!(s.end_user_sessions(&helpdesk, t, alice.id), Ok(2));
+    assert!(!live(t, &a1, wiki.id) && !live(t, &a2, wiki.id));
+    assert!(live(t, &b1, wiki.id), "bob's session lives on");
+    assert!(
+        live(tree.fabrikam.id, &f1, fwiki.id),
+        "fabrikam's alice too"
+    );
+    assert_eq!(s.end_user_sessions(&helpdesk, t, alice.id), Ok(0));
+    // Another tenant's user is not found from here.
+    assert_eq!(
+        s.end_user_sessions(&helpdesk, t, falice.id),
+        Err(Error::NotFound)
+    );
+    let log = d
+        .audit()
+        .query(&sys(), &tessera_directory::model::AuditQuery::tenant(t))
+        .unwrap()
+        .events;
+    let ended: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "saml.sessions.end")
+        .collect();
+    assert_eq!(ended.len(), 2);
+    assert!(ended.iter().all(|e| e.target == "user:alice"));
+}
