@@ -3,7 +3,8 @@
 //! and the security options), registration from the SP's own metadata XML (read by
 //! `tessera_saml::parse_sp_metadata`, a pure function: this crate never parses XML itself), and
 //! the tenant IdP's signing keys (list; a next key published before it signs; its activation;
-//! removal of the next or a retired key — keys are made by the SAML crate, kept by the core).
+//! removal of the next or a retired key — keys are made by the SAML crate, kept by the core),
+//! and ending a user's SSO sessions.
 //! Field rules and authorisation are the core's; this module only merges what was given
 //! (explicit fields over metadata over what is stored or the defaults).
 
@@ -12,6 +13,7 @@ use crate::dto::time;
 use crate::extract::Path;
 use crate::problem::{Problem, Problems};
 use crate::tenants::{address, TenantPath};
+use crate::users::{resolve as resolve_user, UserPath};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,6 +33,7 @@ pub(crate) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(prepare_next_key))
         .routes(routes!(activate_next_key))
         .routes(routes!(remove_key))
+        .routes(routes!(end_user_sessions))
 }
 
 /// The NameID format an SP receives.
@@ -549,6 +552,38 @@ pub(crate) async fn remove_key(
         let t = address(d, &actor, &p.slug)?;
         d.saml().remove_idp_key(&actor, t.id, &p.fingerprint)?;
         Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// How many SSO sessions ended.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EndedSessions)]
+pub(crate) struct EndedDto {
+    /// The user's SSO sessions that were live and are now ended.
+    ended: usize,
+}
+
+/// Ends every SAML SSO session of a user (Credentials:Execute): their next SAML login asks for
+/// the password again. Service providers keep the sessions they opened themselves — without the
+/// user's browser there is no front channel to tell them.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{slug}/users/{username}/saml-sessions",
+    operation_id = "saml_sessions_end",
+    tag = "saml",
+    params(UserPath),
+    responses((status = 200, body = EndedDto), Problems)
+)]
+pub(crate) async fn end_user_sessions(
+    State(st): State<AppState>,
+    Caller(actor): Caller,
+    Path(p): Path<UserPath>,
+) -> Result<axum::Json<EndedDto>, Problem> {
+    st.run(move |d| {
+        let (t, u) = resolve_user(d, &actor, &p)?;
+        let ended = d.saml().end_user_sessions(&actor, t.id, u.id)?;
+        Ok(axum::Json(EndedDto { ended }))
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! `tessera saml …`: a tenant's SAML IdP signing keys over the API under
 //! `/tenants/{slug}/saml/keys` — list them, prepare the next key (published in the metadata
-//! before it signs), activate it, remove a retired or unwanted next key. It only translates
+//! before it signs), activate it, remove a retired or unwanted next key — and ending a user's
+//! SSO sessions (`/tenants/{slug}/users/{username}/saml-sessions`). It only translates
 //! arguments into requests; rights and the rotation rules are the server's.
 
 use super::table::{print_text, text, time, Table};
@@ -50,6 +51,13 @@ enum SamlAction {
         tenant: String,
         /// The key's certificate SHA-256 fingerprint, as `tessera saml keys` shows it.
         fingerprint: String,
+    },
+    /// End a user's SSO sessions: their next SAML login asks for the password again.
+    EndSessions {
+        /// The tenant's slug.
+        tenant: String,
+        /// The username.
+        user: String,
     },
 }
 
@@ -105,6 +113,18 @@ pub fn run(cmd: &SamlCmd, cfg: &Config) -> Result<()> {
             ctx.done(
                 None,
                 &format!("Removed SAML IdP key {fingerprint} of {tenant}."),
+            );
+            return Ok(());
+        }
+        SamlAction::EndSessions { tenant, user } => {
+            let r = api.act(
+                Method::DELETE,
+                &["tenants", tenant, "users", user, "saml-sessions"],
+            )?;
+            let ended = r.as_ref().map(|v| text(v, "ended")).unwrap_or_default();
+            ctx.done(
+                r.as_ref(),
+                &format!("Ended {ended} SSO session(s) of {tenant}/{user}."),
             );
             return Ok(());
         }

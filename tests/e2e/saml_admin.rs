@@ -1,7 +1,8 @@
 //! SAML administration through the real binary against a demo server: an SP registered with
 //! `tessera app create-saml --metadata` from the metadata pysaml2 writes (what it could not use
 //! printed as notes), its options changed with `update-saml`, hostile metadata refused, and the
-//! IdP signing key rotated with `tessera saml` while the served metadata is watched over HTTPS.
+//! IdP signing key rotated with `tessera saml` while the served metadata is watched over HTTPS,
+//! and a user's SSO sessions ended.
 
 use crate::admin_cli::{Cli, ADMIN_PASSWORD};
 use crate::harness::Server;
@@ -171,6 +172,14 @@ fn saml_sps_and_idp_keys_are_managed_from_the_cli() {
     let out = cli.ok(&["saml", "remove-key", "contoso", old]);
     assert!(out.contains("Removed"), "{out}");
     assert_eq!(served_certs(&s, "contoso"), [both[1].clone()]);
+    // A user's SSO sessions end on request (none are open here: the count says so).
+    let out = cli.ok(&["saml", "end-sessions", "contoso", "alice"]);
+    assert!(
+        out.contains("Ended 0 SSO session(s) of contoso/alice"),
+        "{out}"
+    );
+    let err = cli.fails(&["saml", "end-sessions", "contoso", "nobody"]);
+    assert!(err.contains("Not found (404)"), "{err}");
     // Other tenants' IdPs are untouched.
     assert_eq!(served_certs(&s, "fabrikam").len(), 1);
     assert_ne!(served_certs(&s, "fabrikam")[0], both[1]);

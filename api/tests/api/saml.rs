@@ -425,3 +425,69 @@ async fn idp_keys_rotate_through_the_api_with_application_rights() {
     }
     assert_eq!(states(&api.get(keys, &root).await.ok(200)), ["active"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_sso_sessions_are_ended_by_an_administrator() {
+    use tessera_directory::model::{AcsUrl, AppKind, NewApplication, SessionLimits};
+    let api = Api::new();
+    let (_, root) = api.root_admin();
+    let alice = api.user(&api.contoso, "alice");
+    let d = api.dir();
+    let sp = tessera_saml::parse_sp_metadata(PYSAML2)
+        .unwrap()
+        .service_provider();
+    let app = d
+        .applications()
+        .create(
+            &crate::support::sys(),
+            api.contoso.id,
+            NewApplication {
+                name: "portal".into(),
+                kind: AppKind::Saml(tessera_directory::model::SamlServiceProvider {
+                    acs_urls: vec![AcsUrl {
+                        index: 0,
+                        url: "https://sp.example.org/acs/post".into(),
+                        default: true,
+                    }],
+                    ..sp
+                }),
+                bound_groups: Default::default(),
+            },
+        )
+        .unwrap();
+    for _ in 0..2 {
+        d.saml()
+            .open_session(
+                &crate::support::sys(),
+                api.contoso.id,
+                (alice.id, app.id),
+                false,
+                SessionLimits::default(),
+            )
+            .unwrap();
+    }
+    let uri = "/api/v1/tenants/contoso/users/ALICE/saml-sessions";
+    let auditor = api.admin(&api.contoso, "aud", "Auditor", &api.contoso);
+    let auditor = api.session(&auditor);
+    api.call("DELETE", uri, Some(&auditor), None)
+        .await
+        .problem(403, "forbidden");
+    let r = api.call("DELETE", uri, Some(&root), None).await.ok(200);
+    assert_eq!(r, json!({"ended": 2}));
+    let r = api.call("DELETE", uri, Some(&root), None).await.ok(200);
+    assert_eq!(r, json!({"ended": 0}));
+    // Hidden and missing alike.
+    let other = api.admin(&api.fabrikam, "fadmin", "Main Administrator", &api.fabrikam);
+    let other = api.session(&other);
+    let hidden = api.call("DELETE", uri, Some(&other), None).await;
+    hidden.problem(404, "not-found");
+    let missing = api
+        .call(
+            "DELETE",
+            "/api/v1/tenants/contoso/users/nobody/saml-sessions",
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(hidden.json(), missing.json());
+}
