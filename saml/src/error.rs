@@ -46,6 +46,9 @@ pub enum Error {
     /// The login form does not belong to a live login of this browser (CSRF, expiry).
     #[error("this sign-in has expired; start again from the application")]
     BadFlow,
+    /// A state-changing form was posted from another site (its Origin or Sec-Fetch-Site).
+    #[error("this request came from another site")]
+    CrossSite,
     /// The SAML application in an IdP-initiated URL does not exist in this tenant.
     #[error("unknown application")]
     UnknownApplication,
@@ -113,6 +116,7 @@ impl Error {
             | Error::NoLogoutUrl
             | Error::BadFlow => StatusCode::BAD_REQUEST,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::CrossSite => StatusCode::FORBIDDEN,
             Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Directory(e) => directory_status(e).0,

@@ -168,6 +168,51 @@ pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     with_headers(status, page(title, &body), CSP_FORM.into())
 }
 
+/// Hidden frames loading the signed LogoutRequests that tell other SPs (front channel).
+fn logout_frames(frames: &[String]) -> String {
+    frames
+        .iter()
+        .map(|u| {
+            format!(
+                "<iframe src=\"{}\" title=\"Signing out of another application\" hidden></iframe>",
+                esc(u)
+            )
+        })
+        .collect()
+}
+
+/// The IdP-initiated logout's confirmation: a link alone must not sign anybody out.
+pub(crate) fn logout_confirm(action: &str, tenant: &str) -> Response {
+    let body = format!(
+        concat!(
+            "<h1>Sign out of {tenant}</h1>",
+            "<p>This signs you out here and tells the applications you used in this session.</p>",
+            "<form method=\"post\" action=\"{action}\">",
+            "<p><button type=\"submit\">Sign out</button></p></form>"
+        ),
+        tenant = esc(tenant),
+        action = esc(action),
+    );
+    with_headers(StatusCode::OK, page("Sign out", &body), CSP_FORM.into())
+}
+
+/// After an IdP-initiated logout: the applications of the session are told in hidden frames.
+pub(crate) fn signed_out(tenant: &str, frames: &[String]) -> Response {
+    let body = format!(
+        "<h1>Signed out</h1><p>You are signed out of {} and of {} other application(s).</p>{}",
+        esc(tenant),
+        frames.len(),
+        logout_frames(frames)
+    );
+    let frame_src = if frames.is_empty() {
+        ""
+    } else {
+        "; frame-src https: http:"
+    };
+    let csp = format!("default-src 'none'; frame-ancestors 'none'{frame_src}");
+    with_headers(StatusCode::OK, page("Signed out", &body), csp)
+}
+
 /// The form that carries a Response to the SP's ACS URL (HTTP-POST binding).
 pub(crate) fn post_form(acs_url: &str, saml_response: &str, relay_state: Option<&str>) -> Response {
     post_form_with_frames(acs_url, saml_response, relay_state, &[])
@@ -188,15 +233,7 @@ pub(crate) fn post_form_with_frames(
             )
         })
         .unwrap_or_default();
-    let frames_html: String = frames
-        .iter()
-        .map(|u| {
-            format!(
-                "<iframe src=\"{}\" title=\"Signing out of another application\" hidden></iframe>",
-                esc(u)
-            )
-        })
-        .collect();
+    let frames_html = logout_frames(frames);
     let body = format!(
         concat!(
             "<h1>One moment…</h1>",

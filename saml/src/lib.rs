@@ -1,9 +1,10 @@
 //! The SAML 2.0 identity-provider frontend: every tenant is its own IdP under
 //! `/saml/<tenant>/` (metadata, SSO over HTTP-Redirect and HTTP-POST, the login page with its
-//! TOTP step, IdP-initiated starts, single logout), mounted by the binary on the API's HTTPS listener. It owns
-//! AuthnRequest validation, the login flow, and signed Responses. It must never open the store or
-//! decide allow/deny itself: credentials go through the core's one authentication call, SSO
-//! sessions, keys and the replay cache through the core's SAML service.
+//! TOTP step, IdP-initiated starts, single logout SP- and IdP-initiated), mounted by the binary
+//! on the API's HTTPS listener. It owns AuthnRequest validation, the login flow, and signed
+//! Responses. It must never open the store or decide allow/deny itself: credentials go through
+//! the core's one authentication call, SSO sessions, keys and the replay cache through the
+//! core's SAML service.
 
 mod error;
 mod flows;
@@ -99,6 +100,10 @@ pub fn router(state: SamlState) -> Router {
         .route(
             "/saml/{tenant}/slo",
             get(routes::slo_redirect).post(routes::slo_post),
+        )
+        .route(
+            "/saml/{tenant}/logout",
+            get(routes::logout_page).post(routes::logout),
         )
         .layer(DefaultBodyLimit::max(MAX_ENCODED + 16 * 1024))
         .with_state(state)

@@ -1,5 +1,6 @@
 //! The HTTP endpoints of every tenant's IdP and the login they drive: metadata, SSO (Redirect
-//! and POST), the login page with its TOTP step, and IdP-initiated starts. Work that touches the
+//! and POST), the login page with its TOTP step, IdP-initiated starts, and single logout (SP-
+//! and IdP-initiated). Work that touches the
 //! directory (sled, argon2, xmlsec) runs on the blocking pool. Every decision about a user is
 //! the core's: `Directory::authenticate_for_challenge` / `complete_mfa` for credentials, the SSO
 //! session service for a second SP.
@@ -695,7 +696,7 @@ fn slo(st: &SamlState, slug: &str, incoming: Incoming<'_>, headers: &HeaderMap) 
         let key = idp.key(dir)?;
         let session = slo::end_session(dir, &idp, cookie(headers, SESSION_COOKIE))?;
         let frames = match &session {
-            Some(s) => slo::notifications(st, &idp, &key, s, l.app)?,
+            Some(s) => slo::notifications(st, &idp, &key, s, Some(l.app))?,
             None => Vec::new(),
         };
         let xml = response::logout_response(&idp, &key, &l.slo_url, &l.request_id, dir.now())?;
@@ -707,14 +708,19 @@ fn slo(st: &SamlState, slug: &str, incoming: Incoming<'_>, headers: &HeaderMap) 
         ))
     })();
     let mut r = or_page(answered);
+    clear_session_cookie(&mut r, &idp);
+    r
+}
+
+/// Tells the browser to forget its SSO session cookie of this tenant.
+fn clear_session_cookie(r: &mut Response, idp: &Idp) {
     set_cookie(
-        &mut r,
+        r,
         format!(
             "{SESSION_COOKIE}=; Path={}; Max-Age=0; Secure; HttpOnly; SameSite=None",
             idp.cookie_path()
         ),
     );
-    r
 }
 
 pub(crate) async fn slo_redirect(
@@ -762,4 +768,107 @@ pub(crate) async fn slo_post(
         slo(st, &slug, incoming, &headers)
     })
     .await
+}
+
+/// The origin (`scheme://host[:port]`) of a base URL.
+fn origin_of(base_url: &str) -> &str {
+    let b = base_url.trim_end_matches('/');
+    let after = b.find("://").map_or(0, |i| i + 3);
+    match b.get(after..).and_then(|rest| rest.find('/')) {
+        Some(j) => b.get(..after + j).unwrap_or(b),
+        None => b,
+    }
+}
+
+/// Whether a state-changing POST came from this IdP's own pages: a browser names a foreign
+/// origin (Origin) or site (Sec-Fetch-Site) on a cross-site form; clients that send neither are
+/// not browsers, which cross-site forgery needs.
+fn same_origin(base_url: &str, headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin_ok = text("origin").is_none_or(|o| o.trim_end_matches('/') == origin_of(base_url));
+    let site_ok = matches!(text("sec-fetch-site"), None | Some("same-origin" | "none"));
+    origin_ok && site_ok
+}
+
+fn logout_action(idp: &Idp) -> String {
+    format!("/saml/{}/logout", idp.slug)
+}
+
+/// IdP-initiated logout, step one: a confirmation page (a link alone signs nobody out).
+pub(crate) async fn logout_page(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| match resolve(st, &slug) {
+        Ok(idp) if cookie(&headers, SESSION_COOKIE).is_some() => {
+            html::logout_confirm(&logout_action(&idp), &idp.slug)
+        }
+        Ok(_) => html::message(StatusCode::OK, "Signed out", "You are not signed in here."),
+        Err(e) => error_page(&e),
+    })
+    .await
+}
+
+/// IdP-initiated logout: ends this browser's SSO session of the tenant and tells every SP of
+/// the session that registered an SLO URL (signed front-channel LogoutRequests in hidden
+/// frames); the session cookie is cleared. Refused when posted from another site.
+pub(crate) async fn logout(
+    State(st): State<SamlState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(st, move |st| {
+        let idp = match resolve(st, &slug) {
+            Ok(i) => i,
+            Err(e) => return error_page(&e),
+        };
+        if !same_origin(&st.config().base_url, &headers) {
+            return error_page(&Error::CrossSite);
+        }
+        let dir = st.dir();
+        let done = (|| {
+            let session = slo::end_session(dir, &idp, cookie(&headers, SESSION_COOKIE))?;
+            let frames = match &session {
+                Some(s) => slo::notifications(st, &idp, &idp.key(dir)?, s, None)?,
+                None => Vec::new(),
+            };
+            Ok(html::signed_out(&idp.slug, &frames))
+        })();
+        let mut r = or_page(done);
+        clear_session_cookie(&mut r, &idp);
+        r
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_idps_own_pages_may_post_a_logout() {
+        let base = "https://sso.example:8443/";
+        assert_eq!(origin_of(base), "https://sso.example:8443");
+        assert_eq!(origin_of("https://sso.example/idp"), "https://sso.example");
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            same_origin(base, &h)
+        };
+        assert!(with(&[]), "not a browser");
+        assert!(with(&[("origin", "https://sso.example:8443")]));
+        assert!(with(&[("sec-fetch-site", "same-origin")]));
+        assert!(!with(&[("origin", "https://evil.example")]));
+        assert!(!with(&[("origin", "https://sso.example")]), "another port");
+        assert!(!with(&[("origin", "null")]));
+        assert!(!with(&[("sec-fetch-site", "cross-site")]));
+        assert!(!with(&[("sec-fetch-site", "same-site")]));
+        assert!(!with(&[
+            ("origin", "https://sso.example:8443"),
+            ("sec-fetch-site", "cross-site")
+        ]));
+    }
 }

@@ -1,4 +1,5 @@
-//! Single logout at `/saml/<tenant>/slo`, SP-initiated over HTTP-Redirect and HTTP-POST: the
+//! Single logout at `/saml/<tenant>/slo`, SP-initiated over HTTP-Redirect and HTTP-POST (and
+//! IdP-initiated at `/saml/<tenant>/logout`, which tells every SP of the session): the
 //! LogoutRequest gets the same checks as an AuthnRequest (registered issuer, signature with the
 //! SP's registered certificate only — required when the SP requires signed requests —, the signed
 //! element itself, Destination, IssueInstant, replay), the browser's SSO session ends in the
@@ -138,13 +139,14 @@ pub(crate) fn validate(
     })
 }
 
-/// Signed LogoutRequest URLs for the session's other SPs that registered an SLO URL.
+/// Signed LogoutRequest URLs for the session's SPs that registered an SLO URL, but `except`
+/// (the SP that asked for the logout, when one did).
 pub(crate) fn notifications(
     st: &SamlState,
     idp: &Idp,
     key: &IdpKey,
     session: &SsoSession,
-    except: tessera_directory::model::AppId,
+    except: Option<tessera_directory::model::AppId>,
 ) -> Result<Vec<String>, Error> {
     let dir = st.dir();
     let sys = Actor::system();
@@ -155,7 +157,7 @@ pub(crate) fn notifications(
         Err(e) => return Err(from_directory(e)),
     };
     let mut out = Vec::new();
-    for app in session.participants.iter().filter(|a| **a != except) {
+    for app in session.participants.iter().filter(|a| Some(**a) != except) {
         let a = match dir.applications().get(&sys, idp.tenant, *app) {
             Ok(a) => a,
             Err(tessera_directory::Error::NotFound) => continue,

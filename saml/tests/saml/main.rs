@@ -13,6 +13,7 @@ mod corpus;
 mod harness;
 mod isolation;
 mod login;
+mod logout;
 mod negative;
 mod signatures;
 mod slo;

@@ -12,7 +12,7 @@ use std::io::Read;
 
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 
-fn url_decode(s: &str) -> String {
+pub fn url_decode(s: &str) -> String {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;
