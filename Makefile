@@ -148,6 +148,15 @@ fuzz-saml: toolchain
 	$(CARGO) +nightly fuzz run saml_request fuzz/target/corpus/saml_request fuzz/corpus/saml_request \
 	  -- -max_total_time=$(FUZZ_SECS)
 
+## make fuzz-saml-metadata: libFuzzer on SP metadata import (size bound, DTD guard, samael's
+## metadata types, endpoint/certificate/flag extraction), from fuzz/corpus/saml_metadata.
+.PHONY: fuzz-saml-metadata
+fuzz-saml-metadata: toolchain
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p fuzz/target/corpus/saml_metadata
+	$(CARGO) +nightly fuzz run saml_metadata fuzz/target/corpus/saml_metadata fuzz/corpus/saml_metadata \
+	  -- -max_total_time=$(FUZZ_SECS)
+
 ## make deny: licenses, advisories and sources of every dependency (installs cargo-deny).
 deny: toolchain
 	@command -v cargo-deny >/dev/null || $(CARGO) install --locked cargo-deny

@@ -1,6 +1,7 @@
-//! The fuzz target's seed corpus (`fuzz/corpus/saml_request`) replayed through the fuzzing
-//! entry on every test run: nothing panics, the well-formed seeds pass every check (so mutations
-//! of them reach deep), and the hostile ones are refused.
+//! The fuzz targets' seed corpora replayed on every test run — `fuzz/corpus/saml_request`
+//! through the fuzzing entry, `fuzz/corpus/saml_metadata` through the metadata parser: nothing
+//! panics, the well-formed seeds pass every check (so mutations of them reach deep), and the
+//! hostile ones are refused.
 
 use tessera_saml::fuzzing::Target;
 use tessera_saml::Error;
@@ -42,4 +43,30 @@ fn the_seed_corpus_replays_without_panics_and_reaches_deep() {
     ] {
         assert!(t.check(junk).is_err());
     }
+}
+
+#[test]
+fn the_metadata_seed_corpus_replays_valid_seeds_pass_and_the_rest_are_refused() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/saml_metadata");
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    assert!(entries.len() >= 5, "the seeds are missing");
+    for p in &entries {
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        let r = tessera_saml::parse_sp_metadata(&std::fs::read_to_string(p).unwrap());
+        if name.ends_with("-valid") {
+            assert!(r.is_ok(), "{name}: {r:?}");
+        } else {
+            assert!(r.is_err(), "{name}: {r:?}");
+        }
+    }
+    assert_eq!(
+        tessera_saml::parse_sp_metadata(
+            &std::fs::read_to_string(format!("{dir}/doctype-refused")).unwrap()
+        ),
+        Err(tessera_saml::MetadataError::Doctype)
+    );
 }
