@@ -41,6 +41,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use problem::Problem;
+use saml::TaggedSettings;
 use tessera_directory::Directory;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -140,7 +141,10 @@ fn api() -> OpenApiRouter<AppState> {
     ] {
         v1 = add(v1);
     }
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1);
+    // After the routes: their schemas are only in the document now.
+    TaggedSettings.modify(api.get_openapi_mut());
+    api
 }
 
 #[derive(OpenApi)]

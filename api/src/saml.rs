@@ -24,7 +24,8 @@ use tessera_directory::model::{
     AcsUrl, IdpKeyInfo, IdpKeyState, NameIdFormat, SamlServiceProvider, SpOptions,
 };
 use tessera_saml::SpMetadata;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, Modify, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -34,6 +35,26 @@ pub(crate) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(activate_next_key))
         .routes(routes!(remove_key))
         .routes(routes!(end_user_sessions))
+}
+
+/// The SAML settings schemas are the `saml` arms of internally tagged unions: the `type` tag
+/// stands beside their fields in one object, combined through `allOf`. There they must not
+/// forbid other properties (the generator writes `additionalProperties: false` for a struct that
+/// refuses unknown fields), or strict validators would refuse `type` itself. The server still
+/// refuses unknown fields.
+pub(crate) struct TaggedSettings;
+
+impl Modify for TaggedSettings {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(c) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in ["NewSamlSettings", "SamlSettingsPatch"] {
+            if let Some(RefOr::T(Schema::Object(o))) = c.schemas.get_mut(name) {
+                o.additional_properties = None;
+            }
+        }
+    }
 }
 
 /// The NameID format an SP receives.

@@ -491,3 +491,21 @@ async fn a_users_sso_sessions_are_ended_by_an_administrator() {
         .await;
     assert_eq!(hidden.json(), missing.json());
 }
+
+#[test]
+fn the_saml_settings_schemas_allow_the_type_tag_beside_their_fields() {
+    let doc = serde_json::to_value(tessera_api::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for name in ["NewSamlSettings", "SamlSettingsPatch"] {
+        let s = &schemas[name];
+        assert!(s["properties"]["metadata"].is_object(), "{name}: {s}");
+        assert!(s.get("additionalProperties").is_none(), "{name}: {s}");
+    }
+    // The union names the arm by its tag.
+    let new = schemas["NewAppSettings"].to_string();
+    assert!(
+        new.contains("#/components/schemas/NewSamlSettings"),
+        "{new}"
+    );
+    assert!(new.contains(r#""enum":["saml"]"#), "{new}");
+}
