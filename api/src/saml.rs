@@ -190,7 +190,8 @@ fn read_metadata(xml: Option<&str>) -> Result<Option<SpMetadata>, Problem> {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewSamlSettings)]
 pub(crate) struct NewSamlDto {
-    /// The SP's SAML 2.0 metadata (`EntityDescriptor` XML, at most 256 KiB; no DTDs): entity
+    /// The SP's SAML 2.0 metadata (`EntityDescriptor` XML, at most 256 KiB and within the
+    /// API's body limit, 64 KiB unless configured; no DTDs): entity
     /// id, HTTP-POST ACS URLs, the HTTP-Redirect SLO URL, the certificate,
     /// `AuthnRequestsSigned`, `WantAssertionsSigned` and the first supported NameIDFormat are
     /// taken from it. What it holds but Tessera does not use is listed in the answer's `notes`.
