@@ -25,6 +25,8 @@ pub(crate) struct TenantNode {
     pub(crate) parent: Option<TenantId>,
     pub(crate) slug: String,
     pub(crate) status: Status,
+    /// The whole record: every write of a tenant record moves the tree marker.
+    pub(crate) record: Tenant,
 }
 
 /// The whole tenant tree.
@@ -449,8 +451,9 @@ impl Cache {
                 t.id,
                 TenantNode {
                     parent: t.parent,
-                    slug: t.slug,
+                    slug: t.slug.clone(),
                     status: t.status,
+                    record: t,
                 },
             );
         }

@@ -150,13 +150,15 @@ impl<'a> Users<'a> {
         tenant: TenantId,
         username: &str,
     ) -> Result<User, Error> {
-        let id = self
-            .dir
-            .txn(|tx| tx.get::<Ptr<UserId>>(&keys::user_by_name(tenant, username)))?
-            .map(|p| p.id);
-        self.require_read(actor, tenant, id)?;
-        let id = id.ok_or(Error::NotFound)?;
-        self.dir.txn(|tx| must(tx, &keys::user(tenant, id)))
+        // One read of the index and the record; what it found is shown only if allowed.
+        let found = self.dir.txn(|tx| {
+            match tx.get::<Ptr<UserId>>(&keys::user_by_name(tenant, username))? {
+                Some(p) => must::<User>(tx, &keys::user(tenant, p.id)).map(Some),
+                None => Ok(None),
+            }
+        })?;
+        self.require_read(actor, tenant, found.as_ref().map(|u| u.id))?;
+        found.ok_or(Error::NotFound)
     }
 
     /// A user by e-mail address, case-insensitively.
