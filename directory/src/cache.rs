@@ -19,28 +19,19 @@ use tessera_policy::graph::GroupGraph;
 use tessera_policy::rbac;
 use tessera_policy::{RightSet, Timestamp};
 
-/// What the tree cache keeps of a tenant.
-#[derive(Debug, Clone)]
-pub(crate) struct TenantNode {
-    pub(crate) parent: Option<TenantId>,
-    pub(crate) slug: String,
-    pub(crate) status: Status,
-    /// The whole record: every write of a tenant record moves the tree marker.
-    pub(crate) record: Tenant,
-}
-
 /// The whole tenant tree.
 #[derive(Debug, Default)]
 pub(crate) struct TreeSnapshot {
     version: Version,
-    nodes: HashMap<TenantId, TenantNode>,
+    /// Each tenant's record: every write of a tenant record moves the tree marker.
+    nodes: HashMap<TenantId, Tenant>,
     children: HashMap<TenantId, Vec<TenantId>>,
     slugs: HashMap<String, TenantId>,
     root: Option<TenantId>,
 }
 
 impl TreeSnapshot {
-    pub(crate) fn node(&self, t: TenantId) -> Option<&TenantNode> {
+    pub(crate) fn node(&self, t: TenantId) -> Option<&Tenant> {
         self.nodes.get(&t)
     }
 
@@ -447,15 +438,7 @@ impl Cache {
                 None => snap.root = Some(t.id),
             }
             snap.slugs.insert(t.slug.clone(), t.id);
-            snap.nodes.insert(
-                t.id,
-                TenantNode {
-                    parent: t.parent,
-                    slug: t.slug.clone(),
-                    status: t.status,
-                    record: t,
-                },
-            );
+            snap.nodes.insert(t.id, t);
         }
         let snap = Arc::new(snap);
         *self.tree.write() = Some(snap.clone());

@@ -179,9 +179,7 @@ impl<'a> Tenants<'a> {
         }
         // From the cached tree: every write of a tenant record moves the tree marker.
         let tree = self.dir.cache().tree(self.dir.store())?;
-        tree.node(id)
-            .map(|n| n.record.clone())
-            .ok_or(Error::NotFound)
+        tree.node(id).cloned().ok_or(Error::NotFound)
     }
 
     /// The id of the tenant a slug names, for addressing it in other operations: answered when
