@@ -160,3 +160,49 @@ fn base32_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// A server certificate a CA issued, as an administrator installs one for EAP-TTLS (PEM).
+#[derive(Debug, Clone)]
+pub struct IssuedChain {
+    /// The server certificate (serverAuth).
+    pub leaf: String,
+    /// The CA's self-signed certificate ("Contoso Root CA").
+    pub ca: String,
+    /// The server certificate's private key (PKCS#8).
+    pub key: String,
+}
+
+impl IssuedChain {
+    /// The chain as installed: the server certificate, then the CA.
+    pub fn chain(&self) -> String {
+        format!("{}{}", self.leaf, self.ca)
+    }
+}
+
+/// A new CA and a server certificate for `cn` it issued, valid between the two dates
+/// (year, month, day).
+pub fn issued_chain(
+    cn: &str,
+    not_before: (i32, u8, u8),
+    not_after: (i32, u8, u8),
+) -> Result<IssuedChain, rcgen::Error> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca = rcgen::CertificateParams::new(vec![])?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Contoso Root CA");
+    let ca_pem = ca.self_signed(&ca_key)?.pem();
+    let issuer = rcgen::Issuer::new(ca, &ca_key);
+    let key = rcgen::KeyPair::generate()?;
+    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()])?;
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+    leaf.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    Ok(IssuedChain {
+        leaf: leaf.signed_by(&key, &issuer)?.pem(),
+        ca: ca_pem,
+        key: key.serialize_pem(),
+    })
+}

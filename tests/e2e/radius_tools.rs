@@ -24,7 +24,7 @@ use tessera_directory::model::{
 };
 use tessera_directory::policy::settings::Setting;
 use tessera_directory::policy::Protocol;
-use tessera_directory::testkit::totp_code;
+use tessera_directory::testkit::{issued_chain, totp_code};
 use tessera_directory::Actor;
 
 const CONTOSO_SECRET: &str = "contoso-demo-radius-secret";
@@ -638,6 +638,18 @@ struct Eapol {
     shown: Option<Vec<u8>>,
 }
 
+impl Eapol {
+    /// The run ended in EAP-Success with MPPE keys that match on both sides.
+    fn assert_success(&self, what: &str) {
+        assert!(self.ok, "{what}: eapol_test failed:\n{}", tail(&self.out));
+        assert!(
+            self.out.contains("MPPE keys OK: 1  mismatch: 0"),
+            "{what}: {}",
+            tail(&self.out)
+        );
+    }
+}
+
 /// Runs eapol_test (EAP-TTLS/PAP, the anonymous outer identity `anonymous@<tenant>`) against
 /// the server's authentication port as the supplicant's access point.
 fn eapol_run(s: &Server, who: &Supplicant<'_>, user: &str, password: &str) -> Eapol {
@@ -716,13 +728,8 @@ fn eapol_test_ttls_pap_over_tls12_and_tls13_with_mppe_keys() {
             "alice",
             CONTOSO_ALICE,
         );
+        r.assert_success(version);
         let out = &r.out;
-        assert!(r.ok, "{version}: eapol_test failed:\n{}", tail(out));
-        assert!(
-            out.contains("MPPE keys OK: 1  mismatch: 0"),
-            "{}",
-            tail(out)
-        );
         assert!(
             out.contains(&format!("SSL: Using TLS version {version}")),
             "{}",
@@ -810,12 +817,7 @@ fn each_tenants_supplicants_are_shown_their_tenants_certificate_only() {
             "alice",
             CONTOSO_ALICE,
         );
-        assert!(r.ok, "{trust}: eapol_test failed:\n{}", tail(&r.out));
-        assert!(
-            r.out.contains("MPPE keys OK: 1  mismatch: 0"),
-            "{}",
-            tail(&r.out)
-        );
+        r.assert_success(&trust);
     }
 
     // Pinned to fabrikam's SHA-256 instead, it refuses contoso's certificate.
@@ -833,31 +835,8 @@ fn each_tenants_supplicants_are_shown_their_tenants_certificate_only() {
         nas: ("127.0.0.2", FABRIKAM_SECRET, "fabrikam"),
     };
     let r = eapol_run(&s, &fabrikam_laptop, "alice", FABRIKAM_ALICE);
-    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
-    assert!(
-        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
-        "{}",
-        tail(&r.out)
-    );
+    r.assert_success("alice");
     assert_eq!(chain_of(r.shown), ders(&fabrikam_pem));
-}
-
-/// A CA-issued chain for `cn` (server first, then the CA) and the server's key, PEM.
-fn issued_chain(cn: &str) -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "Contoso Root CA");
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = rcgen::Issuer::new(ca, &ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
-    leaf.distinguished_name = rcgen::DistinguishedName::new();
-    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_pem = leaf.signed_by(&key, &issuer).unwrap().pem();
-    (format!("{leaf_pem}{ca_pem}"), key.serialize_pem(), ca_pem)
 }
 
 #[test]
@@ -866,7 +845,8 @@ fn a_tenants_own_installed_certificate_is_presented_until_it_is_removed() {
     let generated = downloaded_ca(&s, "contoso");
     let token = s.login("acme", "acme-admin", "Demo-2026:5.2!");
     let url = format!("{}/tenants/contoso/radius/eap-certificate", s.api);
-    let (chain, key, root) = issued_chain("radius.contoso.com");
+    let issued = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1)).unwrap();
+    let (chain, key, root) = (issued.chain(), issued.key, issued.ca);
     let r = s
         .client()
         .put(&url)
@@ -887,12 +867,7 @@ fn a_tenants_own_installed_certificate_is_presented_until_it_is_removed() {
         "alice",
         CONTOSO_ALICE,
     );
-    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
-    assert!(
-        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
-        "{}",
-        tail(&r.out)
-    );
+    r.assert_success("alice");
     assert_eq!(chain_of(r.shown), pem_ders(chain.as_bytes()));
     // fabrikam keeps its generated certificate.
     assert_eq!(eap_certificate(&s, "fabrikam")["source"], "generated");
@@ -913,11 +888,6 @@ fn a_tenants_own_installed_certificate_is_presented_until_it_is_removed() {
         "alice",
         CONTOSO_ALICE,
     );
-    assert!(r.ok, "eapol_test failed:\n{}", tail(&r.out));
-    assert!(
-        r.out.contains("MPPE keys OK: 1  mismatch: 0"),
-        "{}",
-        tail(&r.out)
-    );
+    r.assert_success("alice");
     assert_eq!(chain_of(r.shown), generated_ders);
 }

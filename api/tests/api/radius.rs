@@ -6,6 +6,7 @@
 use crate::support::{sys, Api};
 use base64::Engine;
 use serde_json::{json, Value};
+use tessera_directory::testkit::issued_chain;
 
 const PATH: &str = "/api/v1/tenants/contoso/radius/eap-certificate";
 
@@ -24,23 +25,6 @@ fn ders(pem: &str) -> Vec<Vec<u8>> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A CA-issued chain for `cn` (server first, then the CA) and the server's key, PEM.
-fn issued_chain(cn: &str) -> (String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "Contoso Root CA");
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = rcgen::Issuer::new(ca, &ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
-    leaf.distinguished_name = rcgen::DistinguishedName::new();
-    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    let leaf_pem = leaf.signed_by(&key, &issuer).unwrap().pem();
-    (format!("{leaf_pem}{ca_pem}"), key.serialize_pem())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,8 +66,11 @@ async fn the_eap_certificate_is_read_installed_and_removed_back_to_the_generated
     assert_ne!(hex(&fabrikam.sha256), generated["fingerprint_sha256"]);
 
     // The tenant's own chain: checked, then served.
-    let (chain_pem, key_pem) = issued_chain("radius.contoso.com");
-    let (_, stranger_key) = issued_chain("radius.contoso.com");
+    let issued = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1)).unwrap();
+    let (chain_pem, key_pem) = (issued.chain(), issued.key);
+    let stranger_key = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1))
+        .unwrap()
+        .key;
     let refused = api
         .call(
             "PUT",
@@ -165,7 +152,8 @@ async fn reading_and_changing_the_eap_certificate_follow_the_applications_rights
     let sup = api.admin(&api.contoso, "watcher", "Supervisor", &api.contoso);
     let help = api.admin(&api.contoso, "help", "Helpdesk Operator", &api.contoso);
     let (t, st, ht) = (api.session(&apps), api.session(&sup), api.session(&help));
-    let (chain_pem, key_pem) = issued_chain("radius.contoso.com");
+    let issued = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1)).unwrap();
+    let (chain_pem, key_pem) = (issued.chain(), issued.key);
     let body = || json!({"certificate": chain_pem, "private_key": key_pem});
 
     // Applications:Read reads; without it the certificate is not there at all.

@@ -16,7 +16,7 @@ use tessera_directory::model::{
 };
 use tessera_directory::policy::settings::Setting;
 use tessera_directory::policy::Protocol;
-use tessera_directory::testkit::{new_user, totp_code};
+use tessera_directory::testkit::{issued_chain, new_user, totp_code};
 use tessera_directory::{AuthRequest, Error, MfaNeed, Outcome, TenantRef, MFA_STEP_TTL_SECS};
 
 const PW: &str = "Correct-Horse-Battery-42";
@@ -529,26 +529,6 @@ fn an_expired_generated_certificate_is_made_anew_and_the_renewal_audited() {
     );
 }
 
-/// A CA and a server certificate it issued (PEM, server first) valid from 2025 to 2035, and
-/// the server's key (PEM).
-fn issued_chain(cn: &str) -> (String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "Contoso Root CA");
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = rcgen::Issuer::new(ca, &ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut leaf = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
-    leaf.distinguished_name = rcgen::DistinguishedName::new();
-    leaf.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    leaf.not_before = rcgen::date_time_ymd(2025, 1, 1);
-    leaf.not_after = rcgen::date_time_ymd(2035, 1, 1);
-    let leaf_pem = leaf.signed_by(&key, &issuer).unwrap().pem();
-    (format!("{leaf_pem}{ca_pem}"), key.serialize_pem())
-}
-
 fn install(chain: &str, key: &str) -> NewEapCertificate {
     NewEapCertificate {
         chain_pem: chain.to_string(),
@@ -573,7 +553,8 @@ fn an_installed_certificate_is_checked_served_instead_and_removed_back_to_the_ge
         as_user(&tree.user_with_role(&tree.contoso, "help", "Helpdesk Operator", &tree.contoso));
     let generated = r.eap_certificate(&apps, c).unwrap();
     let fabrikam = r.eap_certificate(&sys(), f).unwrap();
-    let (chain, key) = issued_chain("radius.contoso.com");
+    let issued = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1)).unwrap();
+    let (chain, key) = (issued.chain(), issued.key);
 
     // Reading needs Applications:Read, installing and removing Applications:Write.
     assert_eq!(r.eap_certificate(&helpdesk, c), Err(Error::NotFound));
@@ -588,7 +569,9 @@ fn an_installed_certificate_is_checked_served_instead_and_removed_back_to_the_ge
     assert_eq!(r.eap_certificate(&apps, c).as_ref(), Ok(&generated));
 
     // Refusals say what is wrong and change nothing.
-    let (_, other_key) = issued_chain("radius.contoso.com");
+    let other_key = issued_chain("radius.contoso.com", (2025, 1, 1), (2035, 1, 1))
+        .unwrap()
+        .key;
     let leaf_only = chain
         .split_inclusive("-----END CERTIFICATE-----\n")
         .next()

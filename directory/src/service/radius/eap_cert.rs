@@ -370,37 +370,15 @@ mod tests {
         }
     }
 
-    /// A CA and a server certificate it issued, PEM, with the server's key.
-    fn issued(
-        not_before: (i32, u8, u8),
-        not_after: (i32, u8, u8),
-    ) -> (String, String, String, rcgen::KeyPair) {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca = rcgen::CertificateParams::new(vec![]).unwrap();
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(rcgen::DnType::CommonName, "Contoso Root CA");
-        let ca_cert = ca.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca, &ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let mut leaf = rcgen::CertificateParams::new(vec!["radius.contoso.com".into()]).unwrap();
-        leaf.distinguished_name = rcgen::DistinguishedName::new();
-        leaf.distinguished_name
-            .push(rcgen::DnType::CommonName, "radius.contoso.com");
-        leaf.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
-        leaf.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
-        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-        (
-            leaf_cert.pem(),
-            ca_cert.pem(),
-            leaf_key.serialize_pem(),
-            leaf_key,
-        )
+    /// A CA and a server certificate for radius.contoso.com it issued: (leaf, CA, key), PEM.
+    fn issued(not_before: (i32, u8, u8), not_after: (i32, u8, u8)) -> (String, String, String) {
+        let c = crate::testkit::issued_chain("radius.contoso.com", not_before, not_after).unwrap();
+        (c.leaf, c.ca, c.key)
     }
 
     #[test]
     fn an_issued_chain_with_its_key_is_accepted_and_read() {
-        let (leaf, ca, key, _) = issued((2025, 6, 1), (2027, 6, 1));
+        let (leaf, ca, key) = issued((2025, 6, 1), (2027, 6, 1));
         let now = Timestamp::from_secs(NOW);
         let m = check_pem(&new_cert(&format!("{leaf}{ca}"), &key), now).unwrap();
         assert_eq!(m.chain_der.len(), 2);
@@ -421,7 +399,7 @@ mod tests {
     #[test]
     fn install_refusals_say_what_is_wrong() {
         let now = Timestamp::from_secs(NOW);
-        let (leaf, ca, key, _) = issued((2025, 6, 1), (2027, 6, 1));
+        let (leaf, ca, key) = issued((2025, 6, 1), (2027, 6, 1));
         let cases: Vec<(NewEapCertificate, &str, &str)> = vec![
             (new_cert("", &key), "certificate", "no certificate found"),
             (
@@ -480,7 +458,7 @@ mod tests {
             assert_eq!(f, "certificate");
             assert!(r.contains(words), "{r}");
         }
-        let (old, _, old_key, _) = issued((2020, 1, 1), (2025, 1, 1));
+        let (old, _, old_key) = issued((2020, 1, 1), (2025, 1, 1));
         let (_, r) = reason(
             check_pem(&new_cert(&old, &old_key), now)
                 .map(|_| ())
@@ -490,7 +468,7 @@ mod tests {
             r,
             "the server certificate (CN=radius.contoso.com) expired on 2025-01-01T00:00:00Z"
         );
-        let (early, _, early_key, _) = issued((2026, 3, 1), (2027, 1, 1));
+        let (early, _, early_key) = issued((2026, 3, 1), (2027, 1, 1));
         let (_, r) = reason(
             check_pem(&new_cert(&early, &early_key), now)
                 .map(|_| ())
