@@ -783,16 +783,13 @@ impl Walk {
     // ---- entries ----------------------------------------------------------------------
 
     fn needs(&self) -> (bool, bool) {
-        use crate::schema::{MEMBER, MEMBER_OF, MEMBER_UID};
+        use crate::schema::MEMBER_OF;
         let sel = &self.spec.selection;
-        let uses = self.spec.filter.uses;
-        let member_of = uses.member_of
+        let member_of = self.spec.filter.uses.member_of
             || sel.wants_known(&MEMBER_OF, kinds::USER)
             || sel.wants_known(&MEMBER_OF, kinds::GROUP);
-        let members = uses.members
-            || sel.wants_known(&MEMBER, kinds::GROUP)
-            || sel.wants_known(&MEMBER_UID, kinds::GROUP);
-        (member_of, members)
+        let (dns, uids) = self.member_parts();
+        (member_of, dns || uids)
     }
 
     /// Which of a group's member attributes the search reads: (`member`, `memberUid`). A
