@@ -131,13 +131,21 @@ impl Entry {
 
 /// A timestamp as GeneralizedTime (`20260101000000Z`).
 pub(crate) fn generalized(t: Timestamp) -> String {
-    let rfc = t.to_rfc3339();
-    let mut out: String = rfc
-        .get(..19)
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let c = t.civil();
+    let Ok(year @ 0..=9999) = u16::try_from(c.year) else {
+        return format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        );
+    };
+    // Written digit by digit: every entry carries two of these, and `format!` is most of the
+    // cost of building one.
+    let mut out = String::with_capacity(15);
+    let [hi, lo] = [(year / 100) as u8, (year % 100) as u8];
+    for two in [hi, lo, c.month, c.day, c.hour, c.minute, c.second] {
+        out.push(char::from(b'0' + two / 10 % 10));
+        out.push(char::from(b'0' + two % 10));
+    }
     out.push('Z');
     out
 }
@@ -575,6 +583,15 @@ mod tests {
         assert_eq!(
             generalized(Timestamp(1_767_225_600_123_456)),
             "20260101000000Z"
+        );
+        // Every field's digits in place, against the RFC 3339 form.
+        let t = Timestamp(1_798_761_599_999_999);
+        assert_eq!(t.to_rfc3339(), "2026-12-31T23:59:59.999999Z");
+        assert_eq!(generalized(t), "20261231235959Z");
+        assert_eq!(generalized(Timestamp::from_secs(-1)), "19691231235959Z");
+        assert_eq!(
+            generalized(Timestamp::from_secs(253_402_300_800)),
+            "100000101000000Z"
         );
     }
 

@@ -384,7 +384,7 @@ where
         LdapSearchScope::Subtree => Scope::Subtree,
         LdapSearchScope::Children => Scope::Children,
     };
-    let place = match ctx.dit.locate(&req.base) {
+    let place = match s.locate_base(&ctx.dit, &req.base) {
         Ok(p) => p,
         Err(e) => {
             return out

@@ -1,8 +1,9 @@
 //! The state of one connection: who is bound (anonymous, or a user with the actor the core's
 //! authentication gave), whether it runs over TLS and whether StartTLS is on offer, where it
-//! comes from, and its open paged searches. It decides nothing by itself beyond the transport
-//! rule for simple binds.
+//! comes from, its open paged searches and the last search base it placed in the DIT. It
+//! decides nothing by itself beyond the transport rule for simple binds.
 
+use crate::dn::{Dit, DnError, Place};
 use crate::paging::Paging;
 use crate::PlainBinds;
 use std::net::IpAddr;
@@ -45,6 +46,9 @@ pub(crate) struct Session {
     pub(crate) transport: Transport,
     pub(crate) bind: Bind,
     pub(crate) paging: Paging,
+    /// The last search base and where it fell: applications search under the same base over
+    /// and over, and the DIT's shape is fixed for the server's life.
+    last_base: Option<(String, Place)>,
 }
 
 impl Session {
@@ -54,7 +58,20 @@ impl Session {
             transport,
             bind: Bind::Anonymous,
             paging: Paging::new(max_paged),
+            last_base: None,
         }
+    }
+
+    /// Where the search base `dn` falls in `dit`: [`Dit::locate`], remembered for the last base.
+    pub(crate) fn locate_base(&mut self, dit: &Dit, dn: &str) -> Result<Place, DnError> {
+        if let Some((last, place)) = &self.last_base {
+            if last == dn {
+                return Ok(place.clone());
+            }
+        }
+        let place = dit.locate(dn)?;
+        self.last_base = Some((dn.to_owned(), place.clone()));
+        Ok(place)
     }
 
     /// The bound user, if any.
@@ -98,5 +115,29 @@ mod tests {
         assert!(!s("127.0.0.1", plain).may_send_password(PlainBinds::Never));
         assert!(s("192.0.2.1", Transport::Tls).may_send_password(PlainBinds::Never));
         assert!(!Session::new(None, plain, 1).may_send_password(PlainBinds::Loopback));
+    }
+
+    #[test]
+    fn the_remembered_base_answers_as_the_dit_does() {
+        let dit = Dit::new("dc=tessera,dc=local").unwrap();
+        let mut s = Session::new(None, Transport::Tls, 1);
+        let bases = [
+            "ou=Users,o=contoso,dc=tessera,dc=local",
+            "ou=Users,o=contoso,dc=tessera,dc=local",
+            "OU=users, o=Contoso,dc=tessera,dc=local",
+            "o=fabrikam,dc=tessera,dc=local",
+            "ou=Users,o=contoso,dc=tessera,dc=local",
+            "",
+            "dc=example,dc=com",
+        ];
+        for b in bases {
+            assert_eq!(s.locate_base(&dit, b), dit.locate(b), "{b}");
+        }
+        assert!(s.locate_base(&dit, "uid=a,,").is_err());
+        // A refused base is not remembered in place of the last good one.
+        assert_eq!(
+            s.locate_base(&dit, "dc=example,dc=com"),
+            dit.locate("dc=example,dc=com")
+        );
     }
 }
