@@ -26,6 +26,8 @@ const SEQ: &[u8] = b"seq";
 /// What the read cache holds: the records a busy directory reads (users, groups, their name
 /// indexes) for some 100k users.
 const READ_CACHE_BYTES: usize = 64 << 20;
+/// How much of the `data` tree opening reads ahead (well inside sled's 1 GiB page cache).
+const READ_AHEAD_BYTES: usize = 512 << 20;
 
 /// The sled-backed store.
 pub(crate) struct SledStore {
@@ -81,6 +83,24 @@ fn split_entry(raw: &[u8]) -> Result<Entry, Error> {
 }
 
 impl SledStore {
+    /// Walks the `data` tree once, up to [`READ_AHEAD_BYTES`], and says how many entries and
+    /// bytes it read. sled reads a page from its log the first time it is asked for it after
+    /// opening (and has its background writer rewrite it): at 100k users a uid search over LDAP
+    /// took half as many instructions again until every user had been read once. Done before
+    /// the store is served, it costs a fraction of a second at that size.
+    fn read_ahead(&self) -> Result<(usize, usize), Error> {
+        let (mut entries, mut bytes) = (0usize, 0usize);
+        for item in self.data.iter() {
+            let (k, v) = item.map_err(storage)?;
+            entries += 1;
+            bytes += k.len() + v.len();
+            if bytes > READ_AHEAD_BYTES {
+                break;
+            }
+        }
+        Ok((entries, bytes))
+    }
+
     /// Opens (or creates) the store in `dir`.
     pub(crate) fn open(dir: &Path) -> Result<Self, Error> {
         let db = sled::Config::new()
@@ -107,6 +127,8 @@ impl SledStore {
         };
         let last = store.last_seq()?;
         store.synced.lock().seq = last;
+        let (entries, bytes) = store.read_ahead()?;
+        tracing::debug!(entries, bytes, "store pages read ahead");
         Ok(store)
     }
 

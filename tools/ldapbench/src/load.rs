@@ -142,7 +142,7 @@ impl Report {
             self.seconds
         );
         if let Some(c) = self.server_cpu_us_per_op {
-            s.push_str(&format!("  server CPU {c:.0} µs/op"));
+            s.push_str(&format!("  server CPU {c:.1} µs/op"));
         }
         if self.round_rates.len() > 1 {
             let r: Vec<String> = self.round_rates.iter().map(|x| format!("{x:.0}")).collect();
