@@ -3,11 +3,15 @@
 //! ldap3_proto decodes it (its decoder prints unknown operations to standard output, which an
 //! unauthenticated client must not be able to do). Search results — almost every byte a server
 //! sends — are written straight into the output buffer, byte for byte what ldap3_proto would
-//! write (its encoder builds and copies a tag tree per message); every other message goes
-//! through ldap3_proto. It must not interpret messages otherwise.
+//! write (its encoder builds and copies a tag tree per message), and entries from the search's
+//! own [`WireEntry`] without copying their values first; every other message goes through
+//! ldap3_proto. It must not interpret messages otherwise.
 
+use crate::entry::{Attr, Vals, WireEntry};
 use bytes::{BufMut, BytesMut};
-use ldap3_proto::proto::{LdapMsg, LdapOp, LdapPartialAttribute, LdapResult};
+use ldap3_proto::proto::{
+    LdapMsg, LdapOp, LdapPartialAttribute, LdapResult, LdapSearchResultEntry,
+};
 use ldap3_proto::LdapCodec;
 use std::io;
 use tokio_util::codec::{Decoder, Encoder};
@@ -66,6 +70,65 @@ impl Encoder<LdapMsg> for Codec {
     }
 }
 
+/// A SearchResultEntry of message `msgid`.
+#[derive(Debug)]
+pub(crate) struct EntryMsg {
+    pub(crate) msgid: i32,
+    pub(crate) entry: WireEntry,
+}
+
+impl Encoder<EntryMsg> for Codec {
+    type Error = io::Error;
+
+    fn encode(&mut self, msg: EntryMsg, dst: &mut BytesMut) -> Result<(), io::Error> {
+        if msg.msgid >= 0 {
+            write_entry(dst, msg.msgid, &msg.entry.dn, &msg.entry.attrs);
+            return Ok(());
+        }
+        // A negative message id, which no client sends: ldap3_proto writes it its own way.
+        let e = LdapSearchResultEntry {
+            dn: msg.entry.dn,
+            attributes: msg
+                .entry
+                .attrs
+                .into_iter()
+                .map(|(a, v)| LdapPartialAttribute {
+                    atype: a.name().to_string(),
+                    vals: v.into_vec().into_iter().map(String::into_bytes).collect(),
+                })
+                .collect(),
+        };
+        self.inner
+            .encode(LdapMsg::new(msg.msgid, LdapOp::SearchResultEntry(e)), dst)
+    }
+}
+
+/// What the entry writer needs of an attribute.
+trait WireAttr {
+    fn name(&self) -> &str;
+    fn values(&self) -> impl Iterator<Item = &[u8]>;
+}
+
+impl WireAttr for LdapPartialAttribute {
+    fn name(&self) -> &str {
+        &self.atype
+    }
+
+    fn values(&self) -> impl Iterator<Item = &[u8]> {
+        self.vals.iter().map(Vec::as_slice)
+    }
+}
+
+impl WireAttr for (Attr, Vals) {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &[u8]> {
+        self.1.iter().map(String::as_bytes)
+    }
+}
+
 // BER identifier octets (RFC 4511's ASN.1: universal types and the APPLICATION operations).
 const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
@@ -84,22 +147,7 @@ fn write_search_result(msg: &LdapMsg, dst: &mut BytesMut) -> bool {
     let id = integer_len(msg.msgid.into());
     match &msg.op {
         LdapOp::SearchResultEntry(e) => {
-            let attrs: usize = e.attributes.iter().map(attribute_len).sum();
-            let op = tlv_len(e.dn.len()) + tlv_len(attrs);
-            dst.reserve(tlv_len(tlv_len(id) + tlv_len(op)));
-            header(dst, SEQUENCE, tlv_len(id) + tlv_len(op));
-            integer(dst, INTEGER, msg.msgid.into());
-            header(dst, SEARCH_RESULT_ENTRY, op);
-            octets(dst, e.dn.as_bytes());
-            header(dst, SEQUENCE, attrs);
-            for a in &e.attributes {
-                header(dst, SEQUENCE, attribute_content_len(a));
-                octets(dst, a.atype.as_bytes());
-                header(dst, SET, values_len(a));
-                for v in &a.vals {
-                    octets(dst, v);
-                }
-            }
+            write_entry(dst, msg.msgid, &e.dn, &e.attributes);
             true
         }
         LdapOp::SearchResultDone(r) if r.referral.is_empty() => {
@@ -118,24 +166,45 @@ fn write_search_result(msg: &LdapMsg, dst: &mut BytesMut) -> bool {
     }
 }
 
+/// Writes a SearchResultEntry; `msgid` is not negative.
+fn write_entry<A: WireAttr>(dst: &mut BytesMut, msgid: i32, dn: &str, attrs: &[A]) {
+    let id = integer_len(msgid.into());
+    let list: usize = attrs.iter().map(attribute_len).sum();
+    let op = tlv_len(dn.len()) + tlv_len(list);
+    dst.reserve(tlv_len(tlv_len(id) + tlv_len(op)));
+    header(dst, SEQUENCE, tlv_len(id) + tlv_len(op));
+    integer(dst, INTEGER, msgid.into());
+    header(dst, SEARCH_RESULT_ENTRY, op);
+    octets(dst, dn.as_bytes());
+    header(dst, SEQUENCE, list);
+    for a in attrs {
+        header(dst, SEQUENCE, attribute_content_len(a));
+        octets(dst, a.name().as_bytes());
+        header(dst, SET, values_len(a));
+        for v in a.values() {
+            octets(dst, v);
+        }
+    }
+}
+
 /// The content length of an LDAPResult without referrals.
 fn result_len(r: &LdapResult, code: i64) -> usize {
     tlv_len(integer_len(code)) + tlv_len(r.matcheddn.len()) + tlv_len(r.message.len())
 }
 
 /// The encoded length of a PartialAttribute, identifier and length octets included.
-fn attribute_len(a: &LdapPartialAttribute) -> usize {
+fn attribute_len<A: WireAttr>(a: &A) -> usize {
     tlv_len(attribute_content_len(a))
 }
 
 /// The content length of a PartialAttribute: its type and its SET of values.
-fn attribute_content_len(a: &LdapPartialAttribute) -> usize {
-    tlv_len(a.atype.len()) + tlv_len(values_len(a))
+fn attribute_content_len<A: WireAttr>(a: &A) -> usize {
+    tlv_len(a.name().len()) + tlv_len(values_len(a))
 }
 
 /// The content length of a PartialAttribute's SET of values.
-fn values_len(a: &LdapPartialAttribute) -> usize {
-    a.vals.iter().map(|v| tlv_len(v.len())).sum()
+fn values_len<A: WireAttr>(a: &A) -> usize {
+    a.values().map(|v| tlv_len(v.len())).sum()
 }
 
 /// Identifier, length and content octets of a value whose content is `content` long.
@@ -308,6 +377,37 @@ mod tests {
                     .collect();
                 let msg = entry(*id, "x".repeat(*n), attrs);
                 assert_eq!(ours(&msg), ldap3_proto_bytes(&msg), "entry {id} {n}");
+                // The same entry as the search hands it over, with shared and own values.
+                let LdapOp::SearchResultEntry(e) = &msg.op else {
+                    unreachable!()
+                };
+                let wire = EntryMsg {
+                    msgid: *id,
+                    entry: WireEntry {
+                        dn: e.dn.clone(),
+                        attrs: e
+                            .attributes
+                            .iter()
+                            .enumerate()
+                            .map(|(k, a)| {
+                                let vals: Vec<String> = a
+                                    .vals
+                                    .iter()
+                                    .map(|v| String::from_utf8(v.clone()).unwrap())
+                                    .collect();
+                                let vals = if k % 2 == 0 {
+                                    Vals::Own(vals)
+                                } else {
+                                    Vals::Shared(vals.into())
+                                };
+                                (Attr::Custom(a.atype.clone()), vals)
+                            })
+                            .collect(),
+                    },
+                };
+                let mut written = BytesMut::new();
+                Codec::default().encode(wire, &mut written).unwrap();
+                assert_eq!(written, ldap3_proto_bytes(&msg), "wire entry {id} {n}");
                 let done = LdapMsg::new(
                     *id,
                     LdapOp::SearchResultDone(LdapResult {

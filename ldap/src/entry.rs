@@ -2,12 +2,12 @@
 //! ldapPublicKey when they have POSIX attributes or SSH keys), groups (groupOfNames +
 //! posixGroup), tenants (organization), their `ou=Users` / `ou=Groups`, the suffix, the root DSE
 //! and the subschema entry; which attributes a search asked for (`*`, `+`, `1.1`, names); and
-//! the conversion to the wire. It builds from records the handler already holds: it never
-//! reads the directory, and it never puts password material into an entry.
+//! the selection of what goes on the wire. It builds from records the handler already holds:
+//! it never reads the directory, and it never puts password material into an entry.
 
 use crate::dn::{Dit, Ou, SUBSCHEMA_DN};
 use crate::schema::{self, kinds, AttrType};
-use ldap3_proto::proto::{LdapPartialAttribute, LdapSearchResultEntry};
+use std::sync::Arc;
 use tessera_directory::model::{Group, GroupId, Tenant, TenantId, User, UserId};
 use tessera_directory::policy::Timestamp;
 
@@ -67,7 +67,44 @@ pub(crate) struct Entry {
     /// One of `schema::kinds`.
     pub(crate) kind: u8,
     pub(crate) id: Option<EntryRef>,
-    pub(crate) attrs: Vec<(Attr, Vec<String>)>,
+    pub(crate) attrs: Vec<(Attr, Vals)>,
+}
+
+/// An attribute's values: the entry's own, or a list several entries and searches share (a
+/// big group's members, made once per member list).
+#[derive(Debug, Clone)]
+pub(crate) enum Vals {
+    Own(Vec<String>),
+    Shared(Arc<[String]>),
+}
+
+impl std::ops::Deref for Vals {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        match self {
+            Vals::Own(v) => v,
+            Vals::Shared(v) => v,
+        }
+    }
+}
+
+impl Vals {
+    /// The values as a list of their own.
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        match self {
+            Vals::Own(v) => v,
+            Vals::Shared(v) => v.to_vec(),
+        }
+    }
+}
+
+/// A search result as it goes on the wire: the entry's DN and the attributes the search
+/// selected (without values when it asked for types only).
+#[derive(Debug, Clone)]
+pub(crate) struct WireEntry {
+    pub(crate) dn: String,
+    pub(crate) attrs: Vec<(Attr, Vals)>,
 }
 
 impl Entry {
@@ -82,12 +119,18 @@ impl Entry {
 
     fn put(&mut self, t: &'static AttrType, vals: Vec<String>) {
         if !vals.is_empty() {
+            self.attrs.push((Attr::Known(t), Vals::Own(vals)));
+        }
+    }
+
+    fn put_vals(&mut self, t: &'static AttrType, vals: Vals) {
+        if !vals.is_empty() {
             self.attrs.push((Attr::Known(t), vals));
         }
     }
 
     fn put_one(&mut self, t: &'static AttrType, v: impl Into<String>) {
-        self.attrs.push((Attr::Known(t), vec![v.into()]));
+        self.attrs.push((Attr::Known(t), Vals::Own(vec![v.into()])));
     }
 
     fn put_opt(&mut self, t: &'static AttrType, v: Option<&String>) {
@@ -98,10 +141,7 @@ impl Entry {
 
     /// The values of an attribute, if the entry has it.
     pub(crate) fn values(&self, a: &Attr) -> Option<&[String]> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k.is(a))
-            .map(|(_, v)| v.as_slice())
+        self.attrs.iter().find(|(k, _)| k.is(a)).map(|(_, v)| &**v)
     }
 
     /// The values of a schema attribute, if the entry has it.
@@ -110,7 +150,7 @@ impl Entry {
         self.attrs
             .iter()
             .find(|(k, _)| k.is_known(t))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| &**v)
     }
 
     fn put_operational(&mut self, leaf: bool) {
@@ -206,7 +246,8 @@ pub(crate) fn user(dit: &Dit, slug: &str, u: &User, member_of: Option<Vec<String
     for (name, vals) in &u.custom {
         // A custom attribute never shadows a schema attribute.
         if schema::attr(name).is_none() && !vals.is_empty() {
-            e.attrs.push((Attr::Custom(name.clone()), vals.clone()));
+            e.attrs
+                .push((Attr::Custom(name.clone()), Vals::Own(vals.clone())));
         }
     }
     e.put_one(&schema::ENTRY_UUID, u.id.uuid().hyphenated().to_string());
@@ -216,12 +257,21 @@ pub(crate) fn user(dit: &Dit, slug: &str, u: &User, member_of: Option<Vec<String
 }
 
 /// The members of a group as the entry shows them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Members {
     /// `member`: DNs of users and groups.
-    pub(crate) dns: Vec<String>,
+    pub(crate) dns: Vals,
     /// `memberUid`: usernames of the user members.
-    pub(crate) uids: Vec<String>,
+    pub(crate) uids: Vals,
+}
+
+impl Default for Members {
+    fn default() -> Self {
+        Members {
+            dns: Vals::Own(Vec::new()),
+            uids: Vals::Own(Vec::new()),
+        }
+    }
 }
 
 /// A group's entry. `members` and `member_of` are given when the search needs them.
@@ -245,8 +295,8 @@ pub(crate) fn group(
     e.put_opt(&schema::DESCRIPTION, g.description.as_ref());
     e.put_one(&schema::GID_NUMBER, g.gid_number.to_string());
     if let Some(m) = members {
-        e.put(&schema::MEMBER, m.dns);
-        e.put(&schema::MEMBER_UID, m.uids);
+        e.put_vals(&schema::MEMBER, m.dns);
+        e.put_vals(&schema::MEMBER_UID, m.uids);
     }
     if let Some(m) = member_of {
         e.put(&schema::MEMBER_OF, m);
@@ -314,7 +364,8 @@ pub(crate) fn suffix(dit: &Dit) -> Entry {
                 &schema::OBJECT_CLASS,
                 vec!["top".into(), "extensibleObject".into()],
             );
-            e.attrs.push((Attr::named(&a.ty), vec![a.value.clone()]));
+            e.attrs
+                .push((Attr::named(&a.ty), Vals::Own(vec![a.value.clone()])));
         }
         None => e.put_one(&schema::OBJECT_CLASS, "top"),
     }
@@ -447,25 +498,21 @@ impl Selection {
 
 /// The entry as a SearchResultEntry with the selected attributes (only their types with
 /// `types_only`).
-pub(crate) fn to_wire(e: Entry, sel: &Selection, types_only: bool) -> LdapSearchResultEntry {
+pub(crate) fn to_wire(e: Entry, sel: &Selection, types_only: bool) -> WireEntry {
     let kind = e.kind;
-    let attributes = e
+    let attrs = e
         .attrs
         .into_iter()
         .filter(|(a, _)| sel.wants(a, kind))
-        .map(|(a, vals)| LdapPartialAttribute {
-            atype: a.name().to_string(),
-            vals: if types_only {
-                Vec::new()
+        .map(|(a, vals)| {
+            if types_only {
+                (a, Vals::Own(Vec::new()))
             } else {
-                vals.into_iter().map(String::into_bytes).collect()
-            },
+                (a, vals)
+            }
         })
         .collect();
-    LdapSearchResultEntry {
-        dn: e.dn,
-        attributes,
-    }
+    WireEntry { dn: e.dn, attrs }
 }
 
 #[cfg(test)]
@@ -499,8 +546,8 @@ mod tests {
         }
     }
 
-    fn names(e: &LdapSearchResultEntry) -> Vec<&str> {
-        e.attributes.iter().map(|a| a.atype.as_str()).collect()
+    fn names(e: &WireEntry) -> Vec<&str> {
+        e.attrs.iter().map(|(a, _)| a.name()).collect()
     }
 
     #[test]
@@ -558,14 +605,14 @@ mod tests {
             ]
         );
         let none = to_wire(e.clone(), &Selection::parse(&["1.1".into()]), false);
-        assert!(none.attributes.is_empty());
+        assert!(none.attrs.is_empty());
         let some = to_wire(
             e.clone(),
             &Selection::parse(&["MAIL".into(), "entryuuid".into(), "userPassword".into()]),
             true,
         );
         assert_eq!(names(&some), ["mail", "entryUUID"]);
-        assert!(some.attributes.iter().all(|a| a.vals.is_empty()));
+        assert!(some.attrs.iter().all(|(_, v)| v.is_empty()));
         // Nothing that looks like password material, ever.
         let all = to_wire(
             e,

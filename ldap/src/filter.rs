@@ -1035,8 +1035,8 @@ mod tests {
             "contoso",
             &g,
             Some(entry::Members {
-                dns: vec![dit.user_dn("contoso", "alice")],
-                uids: vec!["alice".into()],
+                dns: crate::entry::Vals::Own(vec![dit.user_dn("contoso", "alice")]),
+                uids: crate::entry::Vals::Shared(vec!["alice".to_string()].into()),
             }),
             None,
         );

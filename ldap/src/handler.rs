@@ -5,8 +5,9 @@
 //! call; every other operation runs as the session's actor. It never answers with the inner
 //! reason of a failed bind, nor with internal error text.
 
+use crate::codec::EntryMsg;
 use crate::dn::{Place, Target};
-use crate::entry::{self, oid, Attr, Selection};
+use crate::entry::{self, oid, Attr, Selection, WireEntry};
 use crate::error::{result, success, LdapError};
 use crate::filter::{self, TooComplex, Tri};
 use crate::paging::{Paged, Refused};
@@ -131,7 +132,7 @@ pub(crate) async fn handle<W>(
     out: &mut W,
 ) -> io::Result<Flow>
 where
-    W: Sink<LdapMsg, Error = io::Error> + Unpin,
+    W: Sink<LdapMsg, Error = io::Error> + Sink<EntryMsg, Error = io::Error> + Unpin,
 {
     let LdapMsg { msgid, op, ctrl } = msg;
     if msgid <= 0 {
@@ -316,7 +317,7 @@ async fn chunk(
     from: From,
     n: usize,
     deadline: Option<Timestamp>,
-) -> Result<(Walk, Vec<ldap3_proto::proto::LdapSearchResultEntry>, End), LdapError> {
+) -> Result<(Walk, Vec<WireEntry>, End), LdapError> {
     let narrow = matches!(&from, From::Start(_, spec) if spec.is_narrow());
     let work = move |ctx: &Ctx| {
         let mut w = match from {
@@ -336,18 +337,17 @@ async fn chunk(
 
 async fn send_entries<W>(
     msgid: i32,
-    entries: Vec<ldap3_proto::proto::LdapSearchResultEntry>,
+    entries: Vec<WireEntry>,
     ctx: &Ctx,
     out: &mut W,
 ) -> io::Result<()>
 where
-    W: Sink<LdapMsg, Error = io::Error> + Unpin,
+    W: Sink<LdapMsg, Error = io::Error> + Sink<EntryMsg, Error = io::Error> + Unpin,
 {
     // Fed, not flushed: the search's last chunk leaves with its SearchResultDone in one write.
     let write = async {
         for e in entries {
-            out.feed(LdapMsg::new(msgid, LdapOp::SearchResultEntry(e)))
-                .await?;
+            out.feed(EntryMsg { msgid, entry: e }).await?;
         }
         Ok(())
     };
@@ -372,7 +372,7 @@ async fn handle_search<W>(
     out: &mut W,
 ) -> io::Result<()>
 where
-    W: Sink<LdapMsg, Error = io::Error> + Unpin,
+    W: Sink<LdapMsg, Error = io::Error> + Sink<EntryMsg, Error = io::Error> + Unpin,
 {
     let done = |res: LdapResult, ctrl: Vec<LdapControl>| {
         LdapMsg::new_with_ctrls(msgid, LdapOp::SearchResultDone(res), ctrl)
@@ -426,8 +426,7 @@ where
         }
         if in_scope && filter::eval(&compiled.filter, &e, &compiled.chains) == Tri::True {
             let e = entry::to_wire(e, &selection, req.typesonly);
-            out.feed(LdapMsg::new(msgid, LdapOp::SearchResultEntry(e)))
-                .await?;
+            out.feed(EntryMsg { msgid, entry: e }).await?;
         }
         return out.send(done(success(), Vec::new())).await;
     }
@@ -528,7 +527,7 @@ where
                 return out.send(done(res, Vec::new())).await;
             }
             End::More => {
-                out.flush().await?;
+                SinkExt::<LdapMsg>::flush(out).await?;
                 from = From::Resume(Box::new(walk));
             }
         }
@@ -551,7 +550,7 @@ async fn paged_search<W>(
     out: &mut W,
 ) -> io::Result<()>
 where
-    W: Sink<LdapMsg, Error = io::Error> + Unpin,
+    W: Sink<LdapMsg, Error = io::Error> + Sink<EntryMsg, Error = io::Error> + Unpin,
 {
     let done = |res: LdapResult, cookie: Vec<u8>| {
         LdapMsg::new_with_ctrls(
@@ -611,7 +610,7 @@ where
                     .await
             }
             End::More if got < budget => {
-                out.flush().await?;
+                SinkExt::<LdapMsg>::flush(out).await?;
                 from = From::Resume(Box::new(walk));
             }
             End::More => {
@@ -734,7 +733,7 @@ async fn handle_extended<W>(
     out: &mut W,
 ) -> io::Result<Flow>
 where
-    W: Sink<LdapMsg, Error = io::Error> + Unpin,
+    W: Sink<LdapMsg, Error = io::Error> + Sink<EntryMsg, Error = io::Error> + Unpin,
 {
     let reply = |res: LdapResult, name: Option<&str>, value: Option<Vec<u8>>| {
         LdapMsg::new(

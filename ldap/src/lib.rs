@@ -19,6 +19,7 @@ mod filter_text;
 pub mod fuzzing;
 mod handler;
 mod listener;
+mod members;
 mod paging;
 mod schema;
 mod search;
@@ -178,6 +179,8 @@ pub(crate) struct Ctx {
     pub(crate) caps: filter::Caps,
     /// Paged-results cookies and generated passwords.
     pub(crate) rng: ChaChaSource,
+    /// Group member values, made once per member list.
+    pub(crate) members: members::MemberMemo,
 }
 
 impl Ctx {
@@ -196,6 +199,7 @@ impl Ctx {
             },
             config,
             rng: ChaChaSource::from_os(),
+            members: members::MemberMemo::default(),
         })
     }
 }

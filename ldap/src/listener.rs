@@ -211,7 +211,7 @@ async fn refuse(tcp: TcpStream, plain: bool) {
         );
         let _ = tokio::time::timeout(REFUSAL_WRITE, async {
             let _ = f.send(notice).await;
-            let _ = f.close().await;
+            let _ = SinkExt::<LdapMsg>::close(&mut f).await;
         })
         .await;
     }
@@ -265,7 +265,7 @@ impl Connection {
                 let mut s = Session::new(peer, Transport::Tls, cfg.max_paged_searches);
                 let mut f = Framed::new(tls, codec(cfg));
                 self.session(&mut f, &mut s).await;
-                let _ = f.close().await;
+                let _ = SinkExt::<LdapMsg>::close(&mut f).await;
             }
             Security::Plain | Security::StartTls(_) => {
                 let acceptor = match &security {
@@ -279,7 +279,7 @@ impl Connection {
                 let mut f = Framed::new(tcp, codec(cfg));
                 let msgid = match self.session(&mut f, &mut s).await {
                     Exit::Closed => {
-                        let _ = f.close().await;
+                        let _ = SinkExt::<LdapMsg>::close(&mut f).await;
                         return;
                     }
                     Exit::StartTls(msgid) => msgid,
@@ -304,7 +304,7 @@ impl Connection {
                             "data followed the StartTLS request",
                         ))
                         .await;
-                    let _ = f.close().await;
+                    let _ = SinkExt::<LdapMsg>::close(&mut f).await;
                     return;
                 }
                 if f.send(start_tls_response(msgid, LdapResultCode::Success, ""))
@@ -320,7 +320,7 @@ impl Connection {
                 s.transport = Transport::Tls;
                 let mut f = Framed::new(tls, codec(cfg));
                 self.session(&mut f, &mut s).await;
-                let _ = f.close().await;
+                let _ = SinkExt::<LdapMsg>::close(&mut f).await;
             }
         }
     }

@@ -7,12 +7,11 @@
 //! may not read is indistinguishable from what does not exist. Runs on a blocking thread.
 
 use crate::dn::{Ou, Place, Target};
-use crate::entry::{self, Entry, EntryRef, Members, Selection};
+use crate::entry::{self, Entry, EntryRef, Members, Selection, Vals, WireEntry};
 use crate::error::LdapError;
 use crate::filter::{self, ChainAttr, Compiled, Key, Plan, Source, Tri};
 use crate::schema::kinds;
 use crate::Ctx;
-use ldap3_proto::proto::LdapSearchResultEntry;
 use std::collections::{HashMap, HashSet, VecDeque};
 use tessera_directory::model::{
     AppKind, Group, GroupId, ListQuery, Member, Tenant, TenantId, User, UserId,
@@ -330,7 +329,7 @@ impl Walk {
     }
 
     /// Entries as the search asked for them.
-    pub(crate) fn wire(&self, entries: Vec<Entry>) -> Vec<LdapSearchResultEntry> {
+    pub(crate) fn wire(&self, entries: Vec<Entry>) -> Vec<WireEntry> {
         entries
             .into_iter()
             .map(|e| entry::to_wire(e, &self.spec.selection, self.spec.types_only))
@@ -836,24 +835,16 @@ impl Walk {
                 Access::Full => {
                     let list = found(ctx.dir.groups().member_names(&a, t, g.id, flat))?
                         .unwrap_or_else(|| Vec::new().into());
-                    // Only the attributes the search reads are made (each is a value per member).
+                    // Only the attributes the search reads are shown (each is a value per
+                    // member, made once per member list).
                     let (dns, uids) = self.member_parts();
+                    let values = ctx.members.values(&ctx.dit, &slug, g.id, flat, &list);
                     let mut m = Members::default();
                     if dns {
-                        m.dns = list
-                            .iter()
-                            .map(|x| match x.member {
-                                Member::User(_) => ctx.dit.user_dn(&slug, &x.name),
-                                Member::Group(_) => ctx.dit.group_dn(&slug, &x.name),
-                            })
-                            .collect();
+                        m.dns = Vals::Shared(values.dns.clone());
                     }
                     if uids {
-                        m.uids = list
-                            .iter()
-                            .filter(|x| matches!(x.member, Member::User(_)))
-                            .map(|x| x.name.clone())
-                            .collect();
+                        m.uids = Vals::Shared(values.uids.clone());
                     }
                     m
                 }
@@ -865,8 +856,8 @@ impl Walk {
                     let mut m = Members::default();
                     if inside {
                         if let Some(u) = found(ctx.dir.users().get(&a, t, me))? {
-                            m.dns.push(ctx.dit.user_dn(&slug, &u.username));
-                            m.uids.push(u.username);
+                            m.dns = Vals::Own(vec![ctx.dit.user_dn(&slug, &u.username)]);
+                            m.uids = Vals::Own(vec![u.username]);
                         }
                     }
                     m

@@ -140,10 +140,10 @@ fn key(a: &Attr) -> String {
 }
 
 impl Attrs {
-    fn of(list: Vec<(Attr, Vec<String>)>) -> Attrs {
+    fn of(list: Vec<(Attr, entry::Vals)>) -> Attrs {
         let mut out = Attrs::default();
         for (a, v) in list {
-            out.slot(&a).extend(v);
+            out.slot(&a).extend(v.into_vec());
         }
         out
     }
@@ -966,7 +966,10 @@ fn direct_members(
     }
     Ok(Direct {
         members: members.into_iter().collect(),
-        shown: entry::Members { dns, uids },
+        shown: entry::Members {
+            dns: entry::Vals::Own(dns),
+            uids: entry::Vals::Own(uids),
+        },
     })
 }
 
