@@ -71,7 +71,9 @@ pub(crate) struct AttrType {
 }
 
 impl AttrType {
-    /// Whether `name` (any case, an alias or the OID) names this type.
+    /// Whether `name` (any case, an alias or the OID) names this type ([`attr`] answers it
+    /// for all types at once).
+    #[cfg(test)]
     pub(crate) fn is(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name)
             || self.oid == name
@@ -232,8 +234,33 @@ pub(crate) static ATTRS: &[&AttrType] = &[
 
 /// The attribute type a name (any case, alias or OID) stands for.
 pub(crate) fn attr(name: &str) -> Option<&'static AttrType> {
-    ATTRS.iter().copied().find(|a| a.is(name))
+    // Every search names attributes (its filter, its selection, DNs): one hash lookup of the
+    // name folded to lower case on the stack, instead of comparing it with every type.
+    let mut buf = [0u8; NAME_MAX];
+    let folded = buf.get_mut(..name.len())?;
+    folded.copy_from_slice(name.as_bytes());
+    folded.make_ascii_lowercase();
+    BY_NAME.get(std::str::from_utf8(folded).ok()?).copied()
 }
+
+/// Longer than any name, alias or OID of [`ATTRS`] (a test checks it).
+const NAME_MAX: usize = 64;
+
+/// Every name, alias and OID of [`ATTRS`] in lower case, to the first type that has it (as
+/// [`AttrType::is`] over [`ATTRS`] in order would find it; OIDs have no letters to fold).
+static BY_NAME: std::sync::LazyLock<std::collections::HashMap<String, &'static AttrType>> =
+    std::sync::LazyLock::new(|| {
+        let mut m = std::collections::HashMap::new();
+        for a in ATTRS {
+            for n in std::iter::once(a.name)
+                .chain(std::iter::once(a.oid))
+                .chain(a.aliases.iter().copied())
+            {
+                m.entry(n.to_ascii_lowercase()).or_insert(*a);
+            }
+        }
+        m
+    });
 
 /// Whether an object class is structural, auxiliary or abstract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -536,5 +563,38 @@ mod tests {
         let a = attribute_type_descriptions();
         assert!(a.iter().any(|x| x == "( 2.5.4.3 NAME ( 'cn' 'commonName' ) EQUALITY caseIgnoreMatch ORDERING caseIgnoreOrderingMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )"), "{a:#?}");
         assert!(!a.iter().any(|x| x.contains("  ")));
+    }
+
+    #[test]
+    fn lookup_by_name_finds_what_a_scan_of_the_types_finds() {
+        let scan = |n: &str| ATTRS.iter().copied().find(|a| a.is(n));
+        let mut names: Vec<String> = [
+            "",
+            "nosuch",
+            "CN;lang-en",
+            "c n",
+            "2.5.4.3 ",
+            "ÄuID",
+            "uidNumberX",
+        ]
+        .map(String::from)
+        .to_vec();
+        names.push("x".repeat(NAME_MAX + 1));
+        for a in ATTRS {
+            assert!(a.name.len() < NAME_MAX && a.oid.len() < NAME_MAX);
+            for n in std::iter::once(a.name)
+                .chain(std::iter::once(a.oid))
+                .chain(a.aliases.iter().copied())
+            {
+                assert!(n.len() < NAME_MAX, "{n}");
+                names.push(n.to_string());
+                names.push(n.to_ascii_uppercase());
+                names.push(n.to_ascii_lowercase());
+            }
+        }
+        for n in &names {
+            assert_eq!(attr(n).map(|a| a.name), scan(n).map(|a| a.name), "{n:?}");
+        }
+        assert!(attr("MEMBEROF").is_some_and(|a| std::ptr::eq(a, &MEMBER_OF)));
     }
 }
