@@ -378,8 +378,11 @@ impl<'a> Groups<'a> {
         // new as its label.
         let names = dir.cache().names(dir.store(), tenant)?;
         let graph = dir.cache().graph(dir.store(), tenant)?;
-        // The group itself: another tenant's, or a deleted one, is missing.
-        dir.txn(|tx| must::<Group>(tx, &keys::group(tenant, group)).map(|_| ()))?;
+        // The group itself: another tenant's, or a deleted one, is missing (its presence is
+        // enough: no need to decode it).
+        if !dir.txn(|tx| tx.exists(&keys::group(tenant, group)))? {
+            return Err(Error::NotFound);
+        }
         if let Some(list) = names.list(group, transitive, graph.version()) {
             return Ok(list);
         }
