@@ -265,21 +265,38 @@ def cmd_report(a):
         return "PASS" if ok else "FAIL"
 
     f, t = got["pap-argon2"]
+    # The hash time of target 1 ("both cores busy"): the time one verification takes while every
+    # core verifies at once (cores / what `cores` threads at once sustain, same argon2id
+    # parameters as the server). argon2id at m=19456 is memory-bound: concurrent hashes slow
+    # each other, so the single-thread time would ask for more than the machine can do with both
+    # cores hashing. The single-thread figure is printed beside it.
+    single_ms = hash_time.get("single_hash_ms")
+    parallel = hash_time.get("parallel_verifications_per_sec") or 0.0
+    busy_ms = cores * 1000.0 / parallel if parallel > 0 else None
+    target_ms = busy_ms or single_ms
+    target = 0.95 * cores / (target_ms / 1000.0) if target_ms else 0.0
     if hash_time and t and not t["errors"]:
-        target = 0.95 * cores / (hash_time["single_hash_ms"] / 1000.0)
         line = f"{verdict(t['rate'] >= target)} ({t['rate']:.1f}/s"
         if t.get("busy") is not None:
             line += f", Tessera busy {t['busy']:.2f} of {cores} cores"
         line += ")"
     elif t:
-        target = 0.95 * cores / (hash_time.get("single_hash_ms", 1e9) / 1000.0)
         line = verdict(False) + " (Tessera answered with errors or lost requests)"
     else:
         target, line = 0.0, "n/a (Tessera did not run)"
+    which = "both cores busy" if busy_ms else "one thread (no both-cores figure recorded)"
     print(
-        f"  1. argon2 PAP ≥ 0.95 × {cores} cores / {hash_time.get('single_hash_ms', 0):.1f} ms "
+        f"  1. argon2 PAP ≥ 0.95 × {cores} cores / {target_ms or 0:.1f} ms ({which}) "
         f"= {target:.1f}/s: {line}"
     )
+    if single_ms and busy_ms:
+        print(
+            f"     hash time: {single_ms:.1f} ms on one thread alone (0.95 × {cores} / that = "
+            f"{0.95 * cores / (single_ms / 1000.0):.1f}/s), {busy_ms:.1f} ms each with {cores} "
+            f"threads hashing at once ({parallel:.1f} verifications/s); the target uses the "
+            "latter: \"both cores busy\" is the machine's capacity with every core hashing, and "
+            "argon2id (memory-bound) runs slower per thread then"
+        )
     if t and t.get("cpu") and tune.get("argon2_cpu_ms"):
         quiet = 0.95 * cores / (tune["argon2_cpu_ms"] / 1000.0)
         print(
