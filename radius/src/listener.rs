@@ -1,24 +1,38 @@
-//! The UDP listeners: a receive loop over an already-bound socket until a shutdown signal (as
-//! mini-redis's accept loop), a semaphore capping the requests being answered at once over all
-//! of a server's listeners — a datagram beyond it is dropped and counted, the NAS retransmits —
-//! and each request answered on a blocking thread (store reads, argon2 on the core's pool).
-//! On shutdown it stops receiving and waits for the requests in hand. Everything a packet means
-//! is `handler`'s.
+//! The UDP listeners: each socket is served by a pool of its own threads, every one of which
+//! receives a datagram and answers it itself — parse, directory, reply — with no hand-over to
+//! another thread or task (a cached re-authentication costs no context switch of ours). The pool
+//! keeps a thread receiving whatever the others are doing: the thread that takes the last idle
+//! receiver's place starts another, so a request waiting on argon2 or a store sync never holds
+//! up the next datagram. A semaphore caps the requests being answered at once over all of a
+//! server's listeners — a datagram beyond it is dropped and counted, the NAS retransmits — and
+//! bounds the threads with it. On shutdown it stops receiving, waits for the requests in hand
+//! and for its threads to end. Everything a packet means is `handler`'s.
 
 use crate::client::Drop;
 use crate::handler::{self, Ctx, Port};
 use crate::{Error, RadiusConfig};
+use parking_lot::{Condvar, Mutex};
 use std::future::Future;
+use std::io::ErrorKind;
+use std::net::UdpSocket as StdSocket;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_directory::Directory;
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// How long shutdown waits for requests in hand.
 const DRAIN: Duration = Duration::from_secs(10);
 /// The pause after a failed receive (the socket's own trouble).
 const RECV_BACKOFF: Duration = Duration::from_millis(50);
+/// A receiving thread looks at the shutdown flag at least this often.
+const POLL: Duration = Duration::from_millis(200);
+/// A thread beyond the idle ones a listener keeps ends after this many receives in a row found
+/// nothing (about 10 s).
+const IDLE_POLLS: u32 = 50;
+/// Threads a listener keeps waiting for datagrams when there is nothing to do.
+const MIN_IDLE: usize = 2;
 /// A datagram buffer: larger than any RADIUS packet, so an overlong one is seen as such.
 const BUFFER: usize = 65_536;
 
@@ -35,6 +49,147 @@ impl std::fmt::Debug for RadiusServer {
         f.debug_struct("RadiusServer")
             .field("available", &self.in_flight.available_permits())
             .finish()
+    }
+}
+
+/// The shutdown flag of one listener, which its threads wait on when they pause.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        *self.stopped.lock()
+    }
+
+    fn set(&self) {
+        *self.stopped.lock() = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `pause`, or less when the listener stops meanwhile.
+    fn pause(&self, pause: Duration) {
+        let mut stopped = self.stopped.lock();
+        if !*stopped {
+            let _ = self.changed.wait_for(&mut stopped, pause);
+        }
+    }
+}
+
+/// One listener's threads and what they share.
+#[derive(Debug)]
+struct Pool {
+    ctx: Arc<Ctx>,
+    in_flight: Arc<Semaphore>,
+    socket: StdSocket,
+    port: Port,
+    stop: Stop,
+    /// Threads waiting in (or about to call) `recv_from`.
+    idle: AtomicUsize,
+    /// Threads alive.
+    alive: AtomicUsize,
+    /// The most threads: one per request in flight, and one more to receive (and drop) while
+    /// they all are.
+    max_threads: usize,
+    /// Signalled as each thread ends.
+    ended: Notify,
+}
+
+impl Pool {
+    /// Starts one more receiving thread, unless the pool has its most already. The counts are
+    /// taken before the thread runs, so two threads never both start the same one.
+    fn grow(self: &Arc<Self>) {
+        let alive = self.alive.fetch_add(1, Ordering::SeqCst);
+        if alive >= self.max_threads {
+            self.alive.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        let pool = Arc::clone(self);
+        let name = match self.port {
+            Port::Auth => "tessera-radius-auth",
+            Port::Acct => "tessera-radius-acct",
+        };
+        let started = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || pool.run());
+        if let Err(e) = started {
+            self.idle.fetch_sub(1, Ordering::SeqCst);
+            self.alive.fetch_sub(1, Ordering::SeqCst);
+            self.ended.notify_one();
+            tracing::error!(error = %e, "cannot start a RADIUS listener thread");
+        }
+    }
+
+    /// One thread: receive, answer, again, until shutdown (or, when surplus, a long idle spell).
+    fn run(self: Arc<Self>) {
+        let mut buf = vec![0u8; BUFFER];
+        let mut empty_polls = 0u32;
+        while !self.stop.is_set() {
+            let (n, src) = match self.socket.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    empty_polls += 1;
+                    if empty_polls >= IDLE_POLLS && self.leave_if_surplus() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "RADIUS receive failed");
+                    self.stop.pause(RECV_BACKOFF);
+                    continue;
+                }
+            };
+            empty_polls = 0;
+            // This thread stops receiving while it answers: when it was the last one waiting,
+            // another takes its place before the answer (which may wait on argon2) begins.
+            if self.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
+                self.grow();
+            }
+            self.answer(buf.get(..n).unwrap_or_default(), src);
+            self.idle.fetch_add(1, Ordering::SeqCst);
+        }
+        self.idle.fetch_sub(1, Ordering::SeqCst);
+        self.end();
+    }
+
+    /// Answers one datagram on this thread (or drops it when the server is at its limit).
+    fn answer(&self, datagram: &[u8], src: std::net::SocketAddr) {
+        let Ok(permit) = self.in_flight.try_acquire() else {
+            self.ctx
+                .drops
+                .record(Drop::Busy, src.ip(), self.ctx.dir.now());
+            return;
+        };
+        if let Some(reply) = handler::handle(&self.ctx, self.port, src, datagram) {
+            if let Err(e) = self.socket.send_to(&reply, src) {
+                tracing::debug!(%src, error = %e, "RADIUS reply not sent");
+            }
+        }
+        drop(permit);
+    }
+
+    /// Ends this idle thread when the pool has more idle threads than it keeps.
+    fn leave_if_surplus(&self) -> bool {
+        let left = self
+            .idle
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |idle| {
+                (idle > MIN_IDLE).then(|| idle - 1)
+            })
+            .is_ok();
+        if left {
+            self.end();
+        }
+        left
+    }
+
+    fn end(&self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+        self.ended.notify_one();
     }
 }
 
@@ -74,54 +229,42 @@ impl RadiusServer {
         self.ctx.drops.all()
     }
 
-    /// Serves `socket` as the `port` listener until `shutdown` completes.
+    /// Serves `socket` as the `port` listener until `shutdown` completes, on threads of its own
+    /// (see the module's documentation); returns once they have ended.
     pub async fn serve(&self, socket: UdpSocket, port: Port, shutdown: impl Future<Output = ()>) {
-        let socket = Arc::new(socket);
-        let mut buf = vec![0u8; BUFFER];
-        tokio::pin!(shutdown);
-        loop {
-            let (n, src) = tokio::select! {
-                r = socket.recv_from(&mut buf) => match r {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "RADIUS receive failed");
-                        tokio::time::sleep(RECV_BACKOFF).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-                self.ctx
-                    .drops
-                    .record(Drop::Busy, src.ip(), self.ctx.dir.now());
-                continue;
-            };
-            let datagram = buf.get(..n).unwrap_or_default().to_vec();
-            let ctx = self.ctx.clone();
-            let socket = socket.clone();
-            tokio::spawn(async move {
-                let answered = tokio::task::spawn_blocking(move || {
-                    handler::handle(&ctx, port, src, &datagram)
-                })
-                .await;
-                match answered {
-                    Ok(Some(reply)) => {
-                        if let Err(e) = socket.send_to(&reply, src).await {
-                            tracing::debug!(%src, error = %e, "RADIUS reply not sent");
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(%src, error = %e, "RADIUS request handler failed"),
-                }
-                drop(permit);
-            });
+        let socket = match blocking(socket) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serve the RADIUS socket");
+                return;
+            }
+        };
+        let pool = Arc::new(Pool {
+            ctx: Arc::clone(&self.ctx),
+            in_flight: Arc::clone(&self.in_flight),
+            socket,
+            port,
+            stop: Stop::default(),
+            idle: AtomicUsize::new(0),
+            alive: AtomicUsize::new(0),
+            max_threads: self.ctx.config.max_in_flight.saturating_add(1),
+            ended: Notify::new(),
+        });
+        for _ in 0..MIN_IDLE {
+            pool.grow();
         }
-        let all = u32::try_from(self.ctx.config.max_in_flight).unwrap_or(u32::MAX);
-        if tokio::time::timeout(DRAIN, self.in_flight.acquire_many(all))
-            .await
-            .is_err()
-        {
+        shutdown.await;
+        pool.stop.set();
+        let drained = async {
+            let all = u32::try_from(self.ctx.config.max_in_flight).unwrap_or(u32::MAX);
+            // Every permit at once: no request of any listener is being answered (given back
+            // at once, so the server's other listeners go on).
+            drop(self.in_flight.acquire_many(all).await);
+            while pool.alive.load(Ordering::SeqCst) > 0 {
+                pool.ended.notified().await;
+            }
+        };
+        if tokio::time::timeout(DRAIN, drained).await.is_err() {
             tracing::warn!("RADIUS requests still being answered after {DRAIN:?}");
         }
     }
@@ -137,4 +280,13 @@ impl RadiusServer {
     ) -> Option<Vec<u8>> {
         handler::handle(&self.ctx, port, src, datagram)
     }
+}
+
+/// The socket for the listener's threads: blocking receives that give up after [`POLL`], so a
+/// thread sees shutdown.
+fn blocking(socket: UdpSocket) -> std::io::Result<StdSocket> {
+    let socket = socket.into_std()?;
+    socket.set_nonblocking(false)?;
+    socket.set_read_timeout(Some(POLL))?;
+    Ok(socket)
 }
