@@ -1,12 +1,13 @@
 //! Read caches for the hot paths — the tenant tree, each tenant's group graph with precomputed
-//! closures, each scope tenant's roles and assignments, and the names of users and groups that
-//! were looked up (for member lists). Each snapshot is labelled with the
+//! closures, each scope tenant's roles and assignments, the names of users and groups that
+//! were looked up (for member lists), and decoded application records (each labelled with the
+//! version of the record it was decoded from). Each snapshot is labelled with the
 //! version of a marker key that every relevant write bumps in its own transaction, so a reader
 //! checks freshness with one key read and several nodes sharing a store stay correct. A snapshot
 //! is built from data at least as new as its label. It must not write anything.
 
 use crate::error::Error;
-use crate::model::{Assignment, Member, NamedMember, Status};
+use crate::model::{AppId, Application, Assignment, Member, NamedMember, Status};
 use crate::model::{GroupId, Role, Subject, Tenant, TenantId, UserId};
 use crate::store::codec;
 use crate::store::keys::{self, Marker};
@@ -345,7 +346,15 @@ pub(crate) struct Cache {
     /// Effective rights, each with the moment an assignment it counted expires. Every input of
     /// the computation (tree, user status, memberships, roles, assignments) moves a marker.
     rights: RwLock<EpochMemo<RightsKey, (Option<Timestamp>, RightSet)>>,
+    /// Decoded applications, each with the version of the record it was decoded from.
+    apps: RwLock<HashMap<(TenantId, AppId), DecodedApp>>,
 }
+
+/// An application as decoded, with the version of its record.
+type DecodedApp = (Version, Arc<Application>);
+
+/// Decoded applications kept at most; beyond, the memo starts over.
+const APPS_MAX: usize = 16_384;
 
 /// A user's effective rights on a tenant, keyed (user's tenant, user, tenant).
 type RightsKey = (TenantId, UserId, TenantId);
@@ -605,8 +614,38 @@ impl Cache {
         self.policies.write().insert(t, (tree.version, snap));
     }
 
+    /// An application as stored now: the record is read (one store read) and decoded again only
+    /// when its version moved since it was last decoded (every write of a record gives it a new
+    /// version, so the decoded copy is never stale). `None` when there is no such record.
+    pub(crate) fn application(
+        &self,
+        store: &dyn Store,
+        t: TenantId,
+        app: AppId,
+    ) -> Result<Option<Arc<Application>>, Error> {
+        let Some(e) = store.get(&keys::app(t, app))? else {
+            return Ok(None);
+        };
+        if let Some((v, a)) = self.apps.read().get(&(t, app)) {
+            if *v == e.version {
+                return Ok(Some(a.clone()));
+            }
+        }
+        let a: Arc<Application> = Arc::new(codec::decode(&e.value)?);
+        let mut apps = self.apps.write();
+        if apps.len() >= APPS_MAX {
+            apps.clear();
+        }
+        // A reader that decoded an older version never replaces a newer one.
+        if apps.get(&(t, app)).is_none_or(|(v, _)| *v < e.version) {
+            apps.insert((t, app), (e.version, a.clone()));
+        }
+        Ok(Some(a))
+    }
+
     /// Forgets a deleted tenant's snapshots.
     pub(crate) fn forget(&self, t: TenantId) {
+        self.apps.write().retain(|(of, _), _| *of != t);
         self.graphs.write().remove(&t);
         self.rbac.write().remove(&t);
         self.policies.write().remove(&t);

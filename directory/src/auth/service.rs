@@ -11,7 +11,7 @@ use crate::actor::{Actor, Protocol};
 use crate::error::Error;
 use crate::model::credentials::Credentials as Stored;
 use crate::model::{
-    AppId, Application, AuditEvent, AuditKind, EventId, GroupId, Status, TenantId, User, UserId,
+    AppId, AuditEvent, AuditKind, EventId, GroupId, Status, TenantId, User, UserId,
 };
 use crate::service::credentials::open_seed;
 use crate::service::policies::PolicySnapshot;
@@ -359,10 +359,12 @@ impl Directory {
         app: Option<AppId>,
     ) -> Result<Option<String>, Error> {
         let Some(app) = app else { return Ok(None) };
-        Ok(Some(match self.store().get(&keys::app(tenant, app))? {
-            Some(e) => codec::decode::<Application>(&e.value)?.name,
-            None => app.to_string(),
-        }))
+        Ok(Some(
+            match self.cache().application(self.store(), tenant, app)? {
+                Some(a) => a.name.clone(),
+                None => app.to_string(),
+            },
+        ))
     }
 
     /// Whether `groups` include one bound to `app` (no application: yes).
@@ -373,13 +375,10 @@ impl Directory {
         groups: &BTreeSet<GroupId>,
     ) -> Result<bool, Error> {
         let Some(app) = app else { return Ok(true) };
-        Ok(match self.store().get(&keys::app(tenant, app))? {
-            Some(e) => {
-                let a: Application = codec::decode(&e.value)?;
-                a.bound_groups.iter().any(|g| groups.contains(g))
-            }
-            None => false,
-        })
+        Ok(self
+            .cache()
+            .application(self.store(), tenant, app)?
+            .is_some_and(|a| a.bound_groups.iter().any(|g| groups.contains(g))))
     }
 
     /// After a success: forgets counted failures and a lock that has run out.

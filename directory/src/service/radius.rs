@@ -287,8 +287,12 @@ impl<'a> Radius<'a> {
         if !actor.is_system() {
             return Err(Error::Forbidden);
         }
+        let a = self
+            .dir
+            .cache()
+            .application(self.dir.store(), tenant, app)?
+            .ok_or(Error::NotFound)?;
         let mut out: Vec<Group> = self.dir.txn(|tx| {
-            let a: Application = must(tx, &keys::app(tenant, app))?;
             let mut found = Vec::new();
             for g in groups.iter().filter(|g| a.bound_groups.contains(g)) {
                 if let Some(group) = tx.get::<Group>(&keys::group(tenant, *g))? {
