@@ -7,10 +7,11 @@ use crate::actor::Actor;
 use crate::error::Error;
 use crate::model::{AuditEvent, AuditPage, AuditQuery, ListQuery, TenantId};
 use crate::store::keys;
+use crate::store::records::{audit_events, AUDIT_RECORD_SPAN_MICROS};
 use crate::store::KeyRange;
 use crate::Directory;
 use std::io::Write;
-use tessera_policy::{Area, Right};
+use tessera_policy::{Area, Right, Timestamp};
 
 /// The audit log. Obtain with [`Directory::audit`].
 #[derive(Debug, Clone, Copy)]
@@ -51,44 +52,69 @@ impl<'a> AuditLog<'a> {
         }
         .limit();
         let after = q.after.as_deref().map(decode_cursor).transpose()?;
-        let from = q.from.map(keys::time_bytes).unwrap_or([0; 8]);
+        // A stored record holds one event or several the journal wrote together (in order,
+        // keyed by the first, at most AUDIT_RECORD_SPAN_MICROS apart): every event at or after
+        // a time `t` is in a record keyed from `t` minus that span on.
+        let after_time = after.as_deref().and_then(keys::time_from_bytes);
+        let since = match (q.from, after_time) {
+            (Some(f), Some(a)) => Some(f.max(a)),
+            (f, a) => f.or(a),
+        };
+        let start = since.map_or([0; 8], |t| {
+            keys::time_bytes(Timestamp(t.0.saturating_sub(AUDIT_RECORD_SPAN_MICROS)))
+        });
         let to = q.to.map(keys::time_bytes);
         // Each tenant contributes its first `limit + 1` matching events after the cursor; the
         // page is the smallest `limit` of their union, in (time, id) order.
         let mut found: Vec<(Vec<u8>, AuditEvent)> = Vec::new();
         for t in tenants {
             let p = keys::audit_log(t);
-            let mut range = match &after {
-                Some(c) if c.as_slice() >= from.as_slice() => KeyRange::prefix_after(&p, c),
-                _ => KeyRange::prefix_between(&p, &from, None),
-            };
+            let mut range = KeyRange::prefix_between(&p, &start, None);
             if let Some(to) = &to {
                 range.end = Some(p.with_tail(to).as_bytes().to_vec());
             }
-            let mut matched = 0;
+            let mut mine: Vec<(Vec<u8>, AuditEvent)> = Vec::new();
             loop {
                 let rows = self.dir.store().scan(&range, 256, false)?;
                 let Some((last, _)) = rows.last() else { break };
                 let last = last.clone();
-                for (k, e) in &rows {
-                    let ev: AuditEvent = crate::store::codec::decode(&e.value)?;
-                    let keep = q.kind.is_none_or(|kd| ev.kind == kd)
-                        && q.action_prefix
-                            .as_deref()
-                            .is_none_or(|a| ev.action.starts_with(a));
-                    if keep {
-                        let tail = k.tail(&p).map(<[u8]>::to_vec).unwrap_or_default();
-                        found.push((tail, ev));
-                        matched += 1;
+                for (_, e) in &rows {
+                    for ev in audit_events(&e.value)? {
+                        let mut tail = keys::time_bytes(ev.at).to_vec();
+                        tail.extend_from_slice(ev.id.key_bytes());
+                        let keep = after.as_ref().is_none_or(|c| tail > *c)
+                            && q.from.is_none_or(|f| ev.at >= f)
+                            && q.to.is_none_or(|to| ev.at < to)
+                            && q.kind.is_none_or(|kd| ev.kind == kd)
+                            && q.action_prefix
+                                .as_deref()
+                                .is_none_or(|a| ev.action.starts_with(a));
+                        if keep {
+                            mine.push((tail, ev));
+                        }
                     }
                 }
-                if matched > limit || rows.len() < 256 {
+                // Enough once `limit + 1` events are found and the records still to come (each
+                // keyed by its first event, after `last`) can hold none before them.
+                if mine.len() > limit {
+                    mine.sort_by(|a, b| a.0.cmp(&b.0));
+                    mine.truncate(limit + 1);
+                    let last_tail = last.tail(&p).unwrap_or_default();
+                    if mine
+                        .last()
+                        .is_some_and(|(tail, _)| last_tail >= tail.as_slice())
+                    {
+                        break;
+                    }
+                }
+                if rows.len() < 256 {
                     break;
                 }
                 let mut start = last.as_bytes().to_vec();
                 start.push(0);
                 range.start = start;
             }
+            found.extend(mine);
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let next = (found.len() > limit)
@@ -131,5 +157,97 @@ impl<'a> AuditLog<'a> {
                 None => return Ok(n),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AuditKind;
+    use crate::store::codec;
+    use crate::store::records::{sample_login as login, AuditRecords};
+    use crate::store::{Batch, Op};
+    use crate::testkit::TestDirectory;
+
+    fn append(d: &Directory, events: Vec<AuditEvent>) {
+        let first = events.first().unwrap();
+        let key = keys::audit(first.tenant, first.at, first.id);
+        let value = if events.len() == 1 {
+            codec::encode(&events[0]).unwrap()
+        } else {
+            codec::encode(&AuditRecords { events }).unwrap()
+        };
+        d.store()
+            .commit(Batch {
+                preconditions: vec![],
+                ops: vec![Op::Append(key, value)],
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn records_of_several_events_read_in_order_whatever_the_page_and_window() {
+        let (td, root) = TestDirectory::with_root().unwrap();
+        let (d, t) = (&td.dir, root.id);
+        let base = d.now().0;
+        // Two journal records whose times interleave, and a single event between them.
+        append(
+            d,
+            vec![
+                login(t, base, 1),
+                login(t, base + 300_000, 2),
+                login(t, base + 900_000, 3),
+            ],
+        );
+        append(
+            d,
+            vec![
+                login(t, base + 100_000, 4),
+                login(t, base + 200_000, 5),
+                login(t, base + 950_000, 6),
+            ],
+        );
+        append(d, vec![login(t, base + 500_000, 7)]);
+        let logins = AuditQuery {
+            kind: Some(AuditKind::Authentication),
+            ..AuditQuery::tenant(t)
+        };
+        let sys = Actor::system();
+        let all = d.audit().query(&sys, &logins).unwrap();
+        let order: Vec<u8> = all.events.iter().map(|e| e.id.key_bytes()[0]).collect();
+        assert_eq!(order, vec![1, 4, 5, 2, 7, 3, 6]);
+        assert!(all.next.is_none());
+        for limit in 1..=4 {
+            let mut q = AuditQuery {
+                limit: Some(limit),
+                ..logins.clone()
+            };
+            let mut paged = Vec::new();
+            loop {
+                let p = d.audit().query(&sys, &q).unwrap();
+                assert!(p.events.len() <= limit);
+                paged.extend(p.events);
+                match p.next {
+                    Some(n) => q.after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, all.events, "pages of {limit}");
+        }
+        // A window that cuts through both records.
+        let window = AuditQuery {
+            from: Some(Timestamp(base + 150_000)),
+            to: Some(Timestamp(base + 920_000)),
+            ..logins
+        };
+        let inside: Vec<u8> = d
+            .audit()
+            .query(&sys, &window)
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.id.key_bytes()[0])
+            .collect();
+        assert_eq!(inside, vec![5, 2, 7, 3]);
     }
 }

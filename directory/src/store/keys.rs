@@ -224,6 +224,12 @@ pub(crate) fn time_bytes(at: Timestamp) -> [u8; 8] {
     ((at.0 as u64) ^ (1u64 << 63)).to_be_bytes()
 }
 
+/// The time at the start of `bytes` (written by [`time_bytes`]); `None` when shorter.
+pub(crate) fn time_from_bytes(bytes: &[u8]) -> Option<Timestamp> {
+    let b: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some(Timestamp((u64::from_be_bytes(b) ^ (1u64 << 63)) as i64))
+}
+
 // ---- installation-wide ----
 
 pub(crate) fn root() -> Key {
@@ -523,6 +529,13 @@ mod tests {
         assert_eq!(user_by_name(tid(1), "ALICE"), user_by_name(tid(1), "alice"));
         assert!(time_bytes(Timestamp(-5)) < time_bytes(Timestamp(3)));
         assert!(time_bytes(Timestamp(3)) < time_bytes(Timestamp(1 << 40)));
+        for t in [i64::MIN, -5, 0, 3, 1 << 40, i64::MAX] {
+            assert_eq!(
+                time_from_bytes(&time_bytes(Timestamp(t))),
+                Some(Timestamp(t))
+            );
+        }
+        assert_eq!(time_from_bytes(&[1, 2, 3]), None);
     }
 
     #[test]

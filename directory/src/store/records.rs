@@ -46,6 +46,52 @@ record!(crate::model::TenantPolicy, "policy");
 record!(tessera_policy::lockout::LockState, "lock state");
 record!(crate::model::token::TokenRecord, "token");
 
+/// Authentication events the journal wrote as one record of the audit log, under the key of the
+/// first: one tenant's, in (time, id) order, at most [`AUDIT_RECORD_SPAN_MICROS`] apart. One
+/// stored value per journal commit and tenant instead of one per event keeps the audit writes of
+/// a busy frontend cheap; readers expand it (a record of the log is either this or one event).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub(crate) struct AuditRecords {
+    pub(crate) events: Vec<AuditEvent>,
+}
+
+record!(AuditRecords, "audit records");
+
+/// How far apart in time the events of one [`AuditRecords`] may be: a reader looking for events
+/// from a time `t` on starts at the records keyed from `t` minus this.
+pub(crate) const AUDIT_RECORD_SPAN_MICROS: i64 = 1_000_000;
+
+/// The events of one stored record of the audit log: several written together by the journal,
+/// or one.
+pub(crate) fn audit_events(value: &[u8]) -> Result<Vec<AuditEvent>, crate::error::Error> {
+    match super::codec::decode::<AuditRecords>(value) {
+        Ok(r) => Ok(r.events),
+        Err(_) => Ok(vec![super::codec::decode::<AuditEvent>(value)?]),
+    }
+}
+
+/// An authentication event for tests: user `u<n>` of `tenant` at `at` (microseconds), its id
+/// made of the byte `n`.
+#[cfg(test)]
+pub(crate) fn sample_login(tenant: crate::model::TenantId, at: i64, n: u8) -> AuditEvent {
+    AuditEvent {
+        id: crate::model::EventId::from_uuid(uuid::Uuid::from_bytes([n; 16])),
+        tenant,
+        at: tessera_policy::Timestamp(at),
+        kind: crate::model::AuditKind::Authentication,
+        actor: format!("t/u{n}"),
+        source: None,
+        protocol: crate::actor::Protocol::Radius,
+        action: "auth.radius".into(),
+        target: format!("user:u{n}"),
+        application: None,
+        outcome: "success".into(),
+        reason: Some("success".into()),
+        before: None,
+        after: None,
+    }
+}
+
 /// The value of a token-hash index entry.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokenRef {
