@@ -1,12 +1,14 @@
 //! The UDP listeners: each socket is served by a pool of its own threads, every one of which
 //! receives a datagram and answers it itself — parse, directory, reply — with no hand-over to
-//! another thread or task (a cached re-authentication costs no context switch of ours). The pool
-//! keeps a thread receiving whatever the others are doing: the thread that takes the last idle
-//! receiver's place starts another, so a request waiting on argon2 or a store sync never holds
-//! up the next datagram. A semaphore caps the requests being answered at once over all of a
-//! server's listeners — a datagram beyond it is dropped and counted, the NAS retransmits — and
-//! bounds the threads with it. On shutdown it stops receiving, waits for the requests in hand
-//! and for its threads to end. Everything a packet means is `handler`'s.
+//! another thread or task (a cached re-authentication costs no context switch of ours). A few
+//! threads receive while the load is quick to answer, so datagrams wait in the socket for a
+//! thread that is already running instead of waking one each; when every thread is answering
+//! and none has taken a datagram for a moment (they wait on argon2 or a store sync), the pool's
+//! watcher starts another, so slow requests never hold up the next datagram for more than that
+//! moment. A semaphore caps the requests being answered at once over all of a server's
+//! listeners — a datagram beyond it is dropped and counted, the NAS retransmits — and bounds the
+//! threads with it. On shutdown it stops receiving, waits for the requests in hand and for its
+//! threads to end. Everything a packet means is `handler`'s.
 
 use crate::client::Drop;
 use crate::handler::{self, Ctx, Port};
@@ -15,7 +17,7 @@ use parking_lot::{Condvar, Mutex};
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::UdpSocket as StdSocket;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_directory::Directory;
@@ -31,8 +33,12 @@ const POLL: Duration = Duration::from_millis(200);
 /// A thread beyond the idle ones a listener keeps ends after this many receives in a row found
 /// nothing (about 10 s).
 const IDLE_POLLS: u32 = 50;
-/// Threads a listener keeps waiting for datagrams when there is nothing to do.
-const MIN_IDLE: usize = 2;
+/// Threads a listener keeps waiting for datagrams; one that finishes an answer while this many
+/// others wait ends.
+const KEEP_IDLE: usize = 2;
+/// How long every thread may be answering with no datagram taken before the watcher starts
+/// another receiver.
+const STALL: Duration = Duration::from_millis(1);
 /// A datagram buffer: larger than any RADIUS packet, so an overlong one is seen as such.
 const BUFFER: usize = 65_536;
 
@@ -52,29 +58,61 @@ impl std::fmt::Debug for RadiusServer {
     }
 }
 
-/// The shutdown flag of one listener, which its threads wait on when they pause.
+/// What a listener's watcher waits on: shutdown, and the news that no thread is receiving.
 #[derive(Debug, Default)]
-struct Stop {
-    stopped: Mutex<bool>,
+struct Signals {
+    stopped: bool,
+    /// Set by the thread that takes the last idle receiver's place.
+    none_receiving: bool,
+}
+
+#[derive(Debug, Default)]
+struct Watch {
+    signals: Mutex<Signals>,
     changed: Condvar,
 }
 
-impl Stop {
-    fn is_set(&self) -> bool {
-        *self.stopped.lock()
+impl Watch {
+    fn stopped(&self) -> bool {
+        self.signals.lock().stopped
     }
 
-    fn set(&self) {
-        *self.stopped.lock() = true;
+    fn stop(&self) {
+        self.signals.lock().stopped = true;
         self.changed.notify_all();
     }
 
-    /// Waits up to `pause`, or less when the listener stops meanwhile.
-    fn pause(&self, pause: Duration) {
-        let mut stopped = self.stopped.lock();
-        if !*stopped {
-            let _ = self.changed.wait_for(&mut stopped, pause);
+    /// Tells the watcher that no thread is receiving (a wake-up only when it was not told yet).
+    fn none_receiving(&self) {
+        let mut s = self.signals.lock();
+        if !s.none_receiving && !s.stopped {
+            s.none_receiving = true;
+            self.changed.notify_all();
         }
+    }
+
+    /// The watcher saw a thread receiving again.
+    fn receiving(&self) {
+        self.signals.lock().none_receiving = false;
+    }
+
+    /// Waits up to `pause`, or less when the listener stops meanwhile; whether it stopped. (Only
+    /// `stop` wakes it early: `none_receiving` notifies only while the watcher is not looking.)
+    fn pause(&self, pause: Duration) -> bool {
+        let mut s = self.signals.lock();
+        if !s.stopped {
+            let _ = self.changed.wait_for(&mut s, pause);
+        }
+        s.stopped
+    }
+
+    /// Waits until no thread is receiving (true) or the listener stops (false).
+    fn until_none_receiving(&self) -> bool {
+        let mut s = self.signals.lock();
+        while !s.stopped && !s.none_receiving {
+            self.changed.wait(&mut s);
+        }
+        !s.stopped
     }
 }
 
@@ -85,49 +123,82 @@ struct Pool {
     in_flight: Arc<Semaphore>,
     socket: StdSocket,
     port: Port,
-    stop: Stop,
+    watch: Watch,
     /// Threads waiting in (or about to call) `recv_from`.
     idle: AtomicUsize,
-    /// Threads alive.
+    /// Datagrams taken so far (the watcher's measure of progress).
+    taken: AtomicU64,
+    /// Threads alive, the watcher included.
     alive: AtomicUsize,
-    /// The most threads: one per request in flight, and one more to receive (and drop) while
-    /// they all are.
+    /// The most threads: one per request in flight, one more to receive (and drop) while they
+    /// all are, and the watcher.
     max_threads: usize,
     /// Signalled as each thread ends.
     ended: Notify,
 }
 
 impl Pool {
-    /// Starts one more receiving thread, unless the pool has its most already. The counts are
-    /// taken before the thread runs, so two threads never both start the same one.
-    fn grow(self: &Arc<Self>) {
-        let alive = self.alive.fetch_add(1, Ordering::SeqCst);
-        if alive >= self.max_threads {
+    fn name(&self) -> &'static str {
+        match self.port {
+            Port::Auth => "tessera-radius-auth",
+            Port::Acct => "tessera-radius-acct",
+        }
+    }
+
+    /// Starts a thread running `f`, unless the pool has its most already. The count is taken
+    /// before the thread runs, so two callers never both start the last one.
+    fn spawn(self: &Arc<Self>, receiver: bool, f: fn(Arc<Pool>)) {
+        if self.alive.fetch_add(1, Ordering::SeqCst) >= self.max_threads {
             self.alive.fetch_sub(1, Ordering::SeqCst);
             return;
         }
-        self.idle.fetch_add(1, Ordering::SeqCst);
+        if receiver {
+            self.idle.fetch_add(1, Ordering::SeqCst);
+        }
         let pool = Arc::clone(self);
-        let name = match self.port {
-            Port::Auth => "tessera-radius-auth",
-            Port::Acct => "tessera-radius-acct",
-        };
         let started = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || pool.run());
+            .name(self.name().into())
+            .spawn(move || f(pool));
         if let Err(e) = started {
-            self.idle.fetch_sub(1, Ordering::SeqCst);
-            self.alive.fetch_sub(1, Ordering::SeqCst);
-            self.ended.notify_one();
+            if receiver {
+                self.idle.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.end();
             tracing::error!(error = %e, "cannot start a RADIUS listener thread");
         }
     }
 
-    /// One thread: receive, answer, again, until shutdown (or, when surplus, a long idle spell).
-    fn run(self: Arc<Self>) {
+    /// The watcher: when no thread is receiving, it waits [`STALL`]; if still none is and no
+    /// datagram was taken meanwhile, every thread is held up, and it starts another receiver.
+    fn watch(self: Arc<Self>) {
+        while self.watch.until_none_receiving() {
+            loop {
+                let taken = self.taken.load(Ordering::SeqCst);
+                if self.watch.pause(STALL) {
+                    break;
+                }
+                if self.idle.load(Ordering::SeqCst) > 0 {
+                    self.watch.receiving();
+                    // Looked at again after the flag is down: a thread that stopped receiving
+                    // before that would not have told.
+                    if self.idle.load(Ordering::SeqCst) > 0 {
+                        break;
+                    }
+                    self.watch.none_receiving();
+                } else if self.taken.load(Ordering::SeqCst) == taken {
+                    self.spawn(true, Pool::receive);
+                }
+            }
+        }
+        self.end();
+    }
+
+    /// A receiving thread: receive, answer, again, until shutdown, or until it is one more than
+    /// the pool keeps.
+    fn receive(self: Arc<Self>) {
         let mut buf = vec![0u8; BUFFER];
         let mut empty_polls = 0u32;
-        while !self.stop.is_set() {
+        while !self.watch.stopped() {
             let (n, src) = match self.socket.recv_from(&mut buf) {
                 Ok(r) => r,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
@@ -140,17 +211,20 @@ impl Pool {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, "RADIUS receive failed");
-                    self.stop.pause(RECV_BACKOFF);
+                    self.watch.pause(RECV_BACKOFF);
                     continue;
                 }
             };
             empty_polls = 0;
-            // This thread stops receiving while it answers: when it was the last one waiting,
-            // another takes its place before the answer (which may wait on argon2) begins.
+            self.taken.fetch_add(1, Ordering::SeqCst);
             if self.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
-                self.grow();
+                self.watch.none_receiving();
             }
             self.answer(buf.get(..n).unwrap_or_default(), src);
+            if self.idle.load(Ordering::SeqCst) >= KEEP_IDLE {
+                self.end();
+                return;
+            }
             self.idle.fetch_add(1, Ordering::SeqCst);
         }
         self.idle.fetch_sub(1, Ordering::SeqCst);
@@ -178,7 +252,7 @@ impl Pool {
         let left = self
             .idle
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |idle| {
-                (idle > MIN_IDLE).then(|| idle - 1)
+                (idle > KEEP_IDLE).then(|| idle - 1)
             })
             .is_ok();
         if left {
@@ -244,17 +318,19 @@ impl RadiusServer {
             in_flight: Arc::clone(&self.in_flight),
             socket,
             port,
-            stop: Stop::default(),
+            watch: Watch::default(),
             idle: AtomicUsize::new(0),
+            taken: AtomicU64::new(0),
             alive: AtomicUsize::new(0),
-            max_threads: self.ctx.config.max_in_flight.saturating_add(1),
+            max_threads: self.ctx.config.max_in_flight.saturating_add(2),
             ended: Notify::new(),
         });
-        for _ in 0..MIN_IDLE {
-            pool.grow();
+        pool.spawn(false, Pool::watch);
+        for _ in 0..KEEP_IDLE {
+            pool.spawn(true, Pool::receive);
         }
         shutdown.await;
-        pool.stop.set();
+        pool.watch.stop();
         let drained = async {
             let all = u32::try_from(self.ctx.config.max_in_flight).unwrap_or(u32::MAX);
             // Every permit at once: no request of any listener is being answered (given back
