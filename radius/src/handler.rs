@@ -332,6 +332,7 @@ fn handle_eap(ctx: &Ctx, ip: IpAddr, req: &Request, c: &NasClient) -> Option<Vec
         client: c.app,
         tls: &tls,
         now: ctx.dir.now(),
+        framed_mtu: req.integer(rfc2865::FRAMED_MTU_TYPE),
     });
     match step {
         Ok(EapStep::Challenge { eap, state }) => {

@@ -37,8 +37,8 @@ pub struct EapLimits {
     /// Round trips one conversation may take (a full TLS 1.2 handshake with a 2 KiB chain
     /// at the default MTU needs about 10).
     pub max_rounds: u32,
-    /// The largest EAP packet we send, headers included (64..=4000); our TLS data is
-    /// fragmented to fit.
+    /// The largest EAP packet we send, headers included (64..=4000), when the NAS does not say
+    /// (Framed-MTU, see [`EapInput::framed_mtu`]); our TLS data is fragmented to fit.
     pub mtu: usize,
     /// The largest reassembled TLS message we accept from a peer, and the largest tunnelled
     /// plaintext.
@@ -70,6 +70,11 @@ pub struct EapInput<'a> {
     pub client: AppId,
     /// The TLS configuration of the client's tenant (used when a handshake starts).
     pub tls: &'a Arc<ServerConfig>,
+    /// The request's Framed-MTU: the largest EAP packet the NAS can carry to the peer
+    /// (RFC 3579 §2.4, RFC 3580 §3.17). When given, our EAP packets are cut to it (within
+    /// 64..=4000) instead of [`EapLimits::mtu`]: a NAS that carries more saves round trips, one
+    /// that carries less still gets packets it can deliver.
+    pub framed_mtu: Option<u32>,
     /// The current time.
     pub now: Timestamp,
 }
@@ -326,9 +331,12 @@ impl EapSessions {
                 },
             });
         }
+        let mtu = input.framed_mtu.map_or(self.limits.mtu, |m| {
+            usize::try_from(m).map_or(MAX_MTU, |m| m.clamp(MIN_MTU, MAX_MTU))
+        });
         let ctx = Ctx {
             tls: input.tls,
-            chunk: self.limits.mtu - TTLS_OVERHEAD,
+            chunk: mtu - TTLS_OVERHEAD,
             max_message: self.limits.max_message,
         };
         let Session {

@@ -123,6 +123,7 @@ fn answer(
         client: crate::peer::client(),
         tls,
         now: T0,
+        framed_mtu: None,
     });
     match step {
         Ok(EapStep::Challenge { eap, state }) => {

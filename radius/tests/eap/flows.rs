@@ -50,6 +50,7 @@ fn success(version: &'static SupportedProtocolVersion, timing: InnerTiming) {
         client: crate::peer::client(),
         tls: &pki.server,
         now: T0,
+        framed_mtu: None,
     });
     assert!(matches!(busy, Err(ref e) if e.keeps_session()), "{busy:?}");
 
@@ -168,6 +169,43 @@ fn fragmented(version: &'static SupportedProtocolVersion) {
     assert!(peer.requests_seen == run.challenges);
 }
 
+/// The NAS's Framed-MTU sets how our packets are cut instead of the configured size: below it,
+/// smaller packets and more round trips; above it, fewer; out of range it is clamped to
+/// 64..=4000.
+#[test]
+fn framed_mtu_sets_the_fragment_size() {
+    let pki = pki();
+    let limits = EapLimits {
+        mtu: 300,
+        ..EapLimits::default()
+    };
+    let run = |framed_mtu: Option<u32>| {
+        let sessions = EapSessions::new(limits.clone()).unwrap();
+        let mut peer = Peer::new(client_config(&pki, &TLS12), pap_avps("alice", PASSWORD));
+        peer.framed_mtu = framed_mtu;
+        let run = drive(&sessions, &pki.server, &mut peer, T0);
+        assert!(
+            matches!(run.step, EapStep::InnerPap { .. }),
+            "{framed_mtu:?}: {:?}",
+            run.step
+        );
+        run
+    };
+    let configured = run(None);
+    assert!(configured.largest_request <= 300);
+    assert!(configured.largest_request > 200);
+    let small = run(Some(120));
+    assert!(small.largest_request <= 120, "{}", small.largest_request);
+    assert!(small.challenges > configured.challenges);
+    let large = run(Some(4000));
+    assert!(large.largest_request > 300, "{}", large.largest_request);
+    assert!(large.challenges < configured.challenges);
+    let tiny = run(Some(10));
+    assert!(tiny.largest_request <= 64, "{}", tiny.largest_request);
+    let huge = run(Some(u32::MAX));
+    assert_eq!(huge.challenges, large.challenges);
+}
+
 #[test]
 fn tls12_fragments_both_ways_with_a_small_mtu() {
     fragmented(&TLS12);
@@ -190,6 +228,7 @@ fn a_peer_refusing_ttls_gets_eap_failure() {
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         })
         .unwrap()
     else {
@@ -205,6 +244,7 @@ fn a_peer_refusing_ttls_gets_eap_failure() {
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         })
         .unwrap();
     let EapStep::Reject { eap, reason } = step else {
@@ -226,6 +266,7 @@ fn eap_start_asks_for_the_identity_first() {
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         })
         .unwrap()
     else {
@@ -241,6 +282,7 @@ fn eap_start_asks_for_the_identity_first() {
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         })
         .unwrap();
     let EapStep::Challenge {

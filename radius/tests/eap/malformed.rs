@@ -23,6 +23,7 @@ fn send(
         client: crate::peer::client(),
         tls: server,
         now: T0,
+        framed_mtu: None,
     })
 }
 

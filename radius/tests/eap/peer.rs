@@ -129,6 +129,8 @@ pub struct Peer {
     pub fragment: usize,
     pub inner: Vec<u8>,
     pub timing: InnerTiming,
+    /// The Framed-MTU of the Access-Requests that carry our responses (none by default).
+    pub framed_mtu: Option<u32>,
     inner_sent: bool,
     /// Our fragmented message being sent: data and how much went.
     outgoing: Option<(Vec<u8>, usize)>,
@@ -148,6 +150,7 @@ impl Peer {
             fragment: 1000,
             inner,
             timing: InnerTiming::NextRound,
+            framed_mtu: None,
             inner_sent: false,
             outgoing: None,
             incoming: Vec::new(),
@@ -287,6 +290,7 @@ pub fn drive(
             client: crate::peer::client(),
             tls: server,
             now,
+            framed_mtu: peer.framed_mtu,
         })
         .unwrap();
     drive_from(sessions, server, peer, now, first)
@@ -316,6 +320,7 @@ pub fn drive_from(
                         client: crate::peer::client(),
                         tls: server,
                         now,
+                        framed_mtu: peer.framed_mtu,
                     })
                     .unwrap();
             }

@@ -24,6 +24,7 @@ fn open(
         client: crate::peer::client(),
         tls: &pki.server,
         now,
+        framed_mtu: None,
     })? {
         EapStep::Challenge { eap, state } => Ok((state, eap[1])),
         other => panic!("expected the TTLS start, got {other:?}"),
@@ -41,6 +42,7 @@ fn unknown_state_is_refused() {
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         });
         assert!(matches!(r, Err(EapError::UnknownState)), "{r:?}");
         assert!(matches!(
@@ -65,6 +67,7 @@ fn an_idle_conversation_expires() {
         client: crate::peer::client(),
         tls: &pki.server,
         now: later(31),
+        framed_mtu: None,
     });
     assert!(matches!(r, Err(EapError::Expired)), "{r:?}");
     assert!(sessions.is_empty());
@@ -109,6 +112,7 @@ fn a_mismatched_identifier_is_dropped_and_the_conversation_goes_on() {
         client: crate::peer::client(),
         tls: &pki.server,
         now: T0,
+        framed_mtu: None,
     });
     let err = r.unwrap_err();
     assert!(
@@ -128,6 +132,7 @@ fn nak_ends_it(sessions: &EapSessions, pki: &crate::peer::Pki, state: &[u8], id:
             client: crate::peer::client(),
             tls: &pki.server,
             now: T0,
+            framed_mtu: None,
         })
         .unwrap();
     assert!(
@@ -162,6 +167,7 @@ fn round_trips_are_capped() {
                 client: crate::peer::client(),
                 tls: &pki.server,
                 now: T0,
+                framed_mtu: None,
             })
             .unwrap();
         match step {
@@ -280,6 +286,7 @@ fn another_client_cannot_continue_a_conversation() {
         client: other,
         tls: &pki.server,
         now: T0,
+        framed_mtu: None,
     });
     assert!(matches!(r, Err(EapError::UnknownState)), "{r:?}");
     // The conversation is untouched and goes on through its own client.
