@@ -1,7 +1,7 @@
 //! Read caches for the hot paths — the tenant tree, each tenant's group graph with precomputed
 //! closures, each scope tenant's roles and assignments, the names of users and groups that
-//! were looked up (for member lists), and decoded application records (each labelled with the
-//! version of the record it was decoded from). Each snapshot is labelled with the
+//! were looked up (for member lists), and decoded application and group records (each labelled
+//! with the version of the record it was decoded from). Each snapshot is labelled with the
 //! version of a marker key that every relevant write bumps in its own transaction, so a reader
 //! checks freshness with one key read and several nodes sharing a store stay correct. A snapshot
 //! is built from data at least as new as its label. It must not write anything.
@@ -9,7 +9,7 @@
 use crate::error::Error;
 use crate::model::{AppId, Application, Assignment, Member, NamedMember, Status};
 use crate::model::{GroupId, Role, Subject, Tenant, TenantId, UserId};
-use crate::store::codec;
+use crate::store::codec::{self, Record};
 use crate::store::keys::{self, Marker};
 use crate::store::records::Ptr;
 use crate::store::{Key, KeyRange, Store, Version};
@@ -346,15 +346,15 @@ pub(crate) struct Cache {
     /// Effective rights, each with the moment an assignment it counted expires. Every input of
     /// the computation (tree, user status, memberships, roles, assignments) moves a marker.
     rights: RwLock<EpochMemo<RightsKey, (Option<Timestamp>, RightSet)>>,
-    /// Decoded applications, each with the version of the record it was decoded from.
-    apps: RwLock<HashMap<(TenantId, AppId), DecodedApp>>,
+    /// Decoded records by key, each with the version of the record it was decoded from.
+    records: RwLock<HashMap<Key, Decoded>>,
 }
 
-/// An application as decoded, with the version of its record.
-type DecodedApp = (Version, Arc<Application>);
+/// A record as decoded (its type is the one its key's table holds), with its version.
+type Decoded = (Version, Arc<dyn std::any::Any + Send + Sync>);
 
-/// Decoded applications kept at most; beyond, the memo starts over.
-const APPS_MAX: usize = 16_384;
+/// Decoded records kept at most; beyond, the memo starts over.
+const RECORDS_MAX: usize = 16_384;
 
 /// A user's effective rights on a tenant, keyed (user's tenant, user, tenant).
 type RightsKey = (TenantId, UserId, TenantId);
@@ -614,38 +614,49 @@ impl Cache {
         self.policies.write().insert(t, (tree.version, snap));
     }
 
-    /// An application as stored now: the record is read (one store read) and decoded again only
-    /// when its version moved since it was last decoded (every write of a record gives it a new
-    /// version, so the decoded copy is never stale). `None` when there is no such record.
+    /// The record under `key` as stored now, decoded: the entry is read (one store read) and
+    /// decoded again only when its version moved since it was last decoded (every write of a
+    /// record gives it a new version, so the decoded copy is never stale). `None` when there is
+    /// no such record. For the records every login reads (applications, groups).
+    pub(crate) fn record<T: Record + Send + Sync + 'static>(
+        &self,
+        store: &dyn Store,
+        key: &Key,
+    ) -> Result<Option<Arc<T>>, Error> {
+        let Some(e) = store.get(key)? else {
+            return Ok(None);
+        };
+        if let Some((v, r)) = self.records.read().get(key) {
+            if let (true, Ok(r)) = (*v == e.version, Arc::clone(r).downcast::<T>()) {
+                return Ok(Some(r));
+            }
+        }
+        let r: Arc<T> = Arc::new(codec::decode(&e.value)?);
+        let mut records = self.records.write();
+        if records.len() >= RECORDS_MAX {
+            records.clear();
+        }
+        // A reader that decoded an older version never replaces a newer one.
+        if records.get(key).is_none_or(|(v, _)| *v < e.version) {
+            records.insert(key.clone(), (e.version, r.clone()));
+        }
+        Ok(Some(r))
+    }
+
+    /// An application as stored now ([`Cache::record`]).
     pub(crate) fn application(
         &self,
         store: &dyn Store,
         t: TenantId,
         app: AppId,
     ) -> Result<Option<Arc<Application>>, Error> {
-        let Some(e) = store.get(&keys::app(t, app))? else {
-            return Ok(None);
-        };
-        if let Some((v, a)) = self.apps.read().get(&(t, app)) {
-            if *v == e.version {
-                return Ok(Some(a.clone()));
-            }
-        }
-        let a: Arc<Application> = Arc::new(codec::decode(&e.value)?);
-        let mut apps = self.apps.write();
-        if apps.len() >= APPS_MAX {
-            apps.clear();
-        }
-        // A reader that decoded an older version never replaces a newer one.
-        if apps.get(&(t, app)).is_none_or(|(v, _)| *v < e.version) {
-            apps.insert((t, app), (e.version, a.clone()));
-        }
-        Ok(Some(a))
+        self.record(store, &keys::app(t, app))
     }
 
     /// Forgets a deleted tenant's snapshots.
     pub(crate) fn forget(&self, t: TenantId) {
-        self.apps.write().retain(|(of, _), _| *of != t);
+        let ns = Some(keys::Namespace::Tenant(t));
+        self.records.write().retain(|k, _| k.namespace() != ns);
         self.graphs.write().remove(&t);
         self.rbac.write().remove(&t);
         self.policies.write().remove(&t);

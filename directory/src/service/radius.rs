@@ -292,15 +292,13 @@ impl<'a> Radius<'a> {
             .cache()
             .application(self.dir.store(), tenant, app)?
             .ok_or(Error::NotFound)?;
-        let mut out: Vec<Group> = self.dir.txn(|tx| {
-            let mut found = Vec::new();
-            for g in groups.iter().filter(|g| a.bound_groups.contains(g)) {
-                if let Some(group) = tx.get::<Group>(&keys::group(tenant, *g))? {
-                    found.push(group);
-                }
+        let mut out: Vec<Group> = Vec::new();
+        for g in groups.iter().filter(|g| a.bound_groups.contains(g)) {
+            let key = keys::group(tenant, *g);
+            if let Some(group) = self.dir.cache().record::<Group>(self.dir.store(), &key)? {
+                out.push(Group::clone(&group));
             }
-            Ok(found)
-        })?;
+        }
         out.sort_by(|a, b| {
             keys::fold(&a.name)
                 .cmp(&keys::fold(&b.name))
