@@ -1,15 +1,12 @@
 //! The RADIUS wire for the server layer: a strict view of a received datagram (header, length,
 //! attributes walked without trusting any length), the authenticators — Message-Authenticator
 //! (HMAC-MD5, RFC 3579 §3.2), the Accounting-Request Request Authenticator (RFC 2866 §3) and the
-//! Response Authenticator (RFC 2865 §3) — and the encoding of replies, whose attribute list the
-//! `radius` crate marshals and whose first attribute is always Message-Authenticator
-//! (BlastRADIUS). It must not decide what a packet means: that is `handler`'s.
+//! Response Authenticator (RFC 2865 §3) — and the encoding of replies, whose first attribute is
+//! always Message-Authenticator (BlastRADIUS). It must not decide what a packet means: that is
+//! `handler`'s.
 
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
-use radius::core::avp::AVP;
-use radius::core::code::Code;
-use radius::core::packet::Packet;
 use subtle::ConstantTimeEq;
 
 /// The fixed header: code, identifier, length, authenticator.
@@ -189,26 +186,33 @@ pub(crate) fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
     mac.finalize().into_bytes().into()
 }
 
-/// A reply being built: its code and attributes after the Message-Authenticator.
+/// A reply being built: its code, identifier and the attributes after the
+/// Message-Authenticator, already in wire form.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    packet: Packet,
+    bytes: Vec<u8>,
 }
 
 impl Reply {
     /// An empty reply of `code` to `req`, with Message-Authenticator as its first attribute.
     pub(crate) fn to(req: &Request, reply_code: u8) -> Reply {
-        // The secret given to the radius crate is never used: authenticators are computed in
-        // `encode`, where the Message-Authenticator must be set first.
-        let mut packet = Packet::new_with_identifier(Code::from(reply_code), &[], req.identifier());
-        packet.add(AVP::from_bytes(MESSAGE_AUTHENTICATOR, &[0u8; 16]));
-        Reply { packet }
+        let mut bytes = Vec::with_capacity(256);
+        bytes.extend_from_slice(&[reply_code, req.identifier(), 0, 0]);
+        // Authenticator (filled in by `encode`), then Message-Authenticator (type, length, 16).
+        bytes.resize(HEADER, 0);
+        bytes.extend_from_slice(&[MESSAGE_AUTHENTICATOR, 18]);
+        bytes.resize(HEADER + 18, 0);
+        Reply { bytes }
     }
 
     /// Adds an attribute of raw bytes (values longer than 253 bytes are cut).
     pub(crate) fn add(&mut self, typ: u8, value: &[u8]) {
         let v = value.get(..value.len().min(253)).unwrap_or(value);
-        self.packet.add(AVP::from_bytes(typ, v));
+        // At most 253: the length octet counts the type and itself.
+        self.bytes.push(typ);
+        self.bytes
+            .push(u8::try_from(v.len() + 2).unwrap_or(u8::MAX));
+        self.bytes.extend_from_slice(v);
     }
 
     /// The bytes on the wire: Proxy-State of `req` echoed in order, Message-Authenticator over
@@ -218,11 +222,14 @@ impl Reply {
     /// attributes do not fit in a packet.
     pub(crate) fn encode(mut self, req: &Request, secret: &[u8]) -> Option<Vec<u8>> {
         for ps in req.all(PROXY_STATE) {
-            self.packet.add(AVP::from_bytes(PROXY_STATE, ps));
+            self.add(PROXY_STATE, ps);
         }
-        // A response code makes the crate fill in an authenticator of its own; both it and the
-        // Message-Authenticator are replaced below.
-        let mut bytes = self.packet.encode().ok()?;
+        let mut bytes = self.bytes;
+        if bytes.len() > MAX_PACKET {
+            return None;
+        }
+        let len = u16::try_from(bytes.len()).ok()?.to_be_bytes();
+        bytes.get_mut(2..4)?.copy_from_slice(&len);
         let req_auth = req.authenticator();
         // The Message-Authenticator of an Accounting-Response to an Accounting-Request is
         // computed over a zeroed authenticator field, as FreeRADIUS does (RFC 5080 §2.2.4);
@@ -232,11 +239,6 @@ impl Reply {
         bytes
             .get_mut(4..HEADER)?
             .copy_from_slice(if accounting { &[0u8; 16] } else { &req_auth });
-        // The first attribute is the Message-Authenticator: type, length, 16 octets at 22..38.
-        if bytes.get(HEADER..HEADER + 2)? != [MESSAGE_AUTHENTICATOR, 18] {
-            return None;
-        }
-        bytes.get_mut(HEADER + 2..HEADER + 18)?.fill(0);
         let ma = hmac_md5(secret, &bytes);
         bytes.get_mut(HEADER + 2..HEADER + 18)?.copy_from_slice(&ma);
         bytes.get_mut(4..HEADER)?.copy_from_slice(&req_auth);
@@ -330,7 +332,9 @@ pub(crate) mod tests {
         assert_eq!(usize::from(u16::from_be_bytes([out[2], out[3]])), out.len());
         assert_eq!(&out[20..22], &[MESSAGE_AUTHENTICATOR, 18]);
         // The radius crate's own check of the Response Authenticator.
-        assert!(Packet::is_authentic_response(&out, &p, secret));
+        assert!(radius::core::packet::Packet::is_authentic_response(
+            &out, &p, secret
+        ));
         // Message-Authenticator: HMAC over the reply with the Request Authenticator.
         let mut check = out.clone();
         check[4..20].copy_from_slice(&[3; 16]);
@@ -340,6 +344,23 @@ pub(crate) mod tests {
         let ps: Vec<&[u8]> = parsed.all(PROXY_STATE).collect();
         assert_eq!(ps, [b"ps-1".as_slice(), b"ps-2".as_slice()]);
         assert_eq!(parsed.text(11), Some("staff"));
+    }
+
+    #[test]
+    fn reply_values_are_cut_to_253_octets_and_an_overlong_reply_is_none() {
+        let secret = b"a-shared-secret-16";
+        let p = access_request(1, [5; 16], &[(1, b"bob")], secret, true);
+        let req = Request::parse(&p).unwrap();
+        let mut reply = Reply::to(&req, code::ACCESS_ACCEPT);
+        reply.add(18, &[b'x'; 300]);
+        let out = reply.encode(&req, secret).unwrap();
+        let parsed = Request::parse(&out).unwrap();
+        assert_eq!(parsed.first(18).map(<[u8]>::len), Some(253));
+        let mut full = Reply::to(&req, code::ACCESS_ACCEPT);
+        for _ in 0..16 {
+            full.add(18, &[b'y'; 253]);
+        }
+        assert_eq!(full.encode(&req, secret), None, "over 4096 octets");
     }
 
     #[test]
