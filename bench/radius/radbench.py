@@ -56,7 +56,9 @@ def cmd_tune(a):
     rounds = a.probe_rounds
     for _ in range(3):  # proportional steps: the cost is linear in the rounds
         _, _, cpu = time_verify(rounds, a.samples)
-        rounds = max(1000, int(round(rounds * a.argon2_cpu_ms / cpu / 1000.0)) * 1000)
+        # In steps of 100 rounds (some 0.05 ms here): steps of 1000 left the two costs up to
+        # half a step (0.2 ms) apart, and "equal hash cost" is what target 3 compares at.
+        rounds = max(1000, int(round(rounds * a.argon2_cpu_ms / cpu / 100.0)) * 100)
     ms, fastest, cpu = time_verify(rounds, a.samples)
     print(
         f"sha512-crypt $6$rounds={rounds}$: one verification {cpu:.1f} ms of CPU ({ms:.1f} ms "
