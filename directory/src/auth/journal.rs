@@ -4,7 +4,9 @@
 //! tenant's events go into as few stored records as their time span allows
 //! ([`AuditRecords`]), so the store inserts one value per tenant and batch rather than one per
 //! event. A commit waits for the events that follow within a millisecond (at most some 10 ms of
-//! them), so a steady load of logins costs about one commit per 10 ms. Administrative changes
+//! them), so a steady load of logins costs about one commit per 10 ms; the writer gathers them
+//! in pauses of a millisecond that queued events do not interrupt (only a flush or closing), so
+//! a login costs no wake-up of the writer. Administrative changes
 //! are not journalled here: they commit with their change. Queued events are written before the
 //! directory closes; `flush` waits for everything queued so far.
 
@@ -13,7 +15,8 @@ use crate::store::codec;
 use crate::store::keys;
 use crate::store::records::{AuditRecords, AUDIT_RECORD_SPAN_MICROS};
 use crate::store::{Batch, CommitError, Op, Store};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use parking_lot::{Condvar, Mutex};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -22,7 +25,8 @@ use std::time::Duration;
 const QUEUE: usize = 65_536;
 /// Events written in one commit at most.
 const BATCH: usize = 2_048;
-/// Once an event is pending, the writer waits this long for the next before it commits.
+/// Once an event is pending, the writer pauses this long at a time to gather more, and commits
+/// after a pause that brought none.
 const QUIET: Duration = Duration::from_millis(1);
 /// ... and commits at the latest once the pending events are this far apart in time
 /// (microseconds): under a steady load, about one commit per this much time.
@@ -39,6 +43,7 @@ enum Msg {
 
 pub(crate) struct Journal {
     tx: Option<SyncSender<Msg>>,
+    wake: Arc<Wake>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -133,43 +138,91 @@ impl Pending {
     }
 }
 
-fn run(store: Arc<dyn Store>, rx: Receiver<Msg>) {
-    let mut pending = Pending::default();
-    let mut waiters: Vec<SyncSender<()>> = Vec::new();
-    loop {
-        // Wait for work. Once something is pending, gather what arrives within QUIET of the
-        // last event, until the batch is full or spans GATHER_MICROS: one commit (and one sync)
-        // for all of it. A flush waits for no more.
-        let wait = if pending.events.is_empty() && waiters.is_empty() {
-            None
-        } else if waiters.is_empty() && !pending.full() {
-            Some(QUIET)
-        } else {
-            Some(Duration::ZERO)
-        };
-        let msg = match wait {
-            None => match rx.recv() {
-                Ok(m) => Some(m),
-                Err(_) => break,
-            },
-            Some(wait) => match rx.recv_timeout(wait) {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            },
-        };
-        match msg {
-            Some(Msg::Event(e)) => {
-                pending.push(*e);
-                if pending.events.len() < BATCH {
-                    continue;
+/// What wakes the writer from a gathering pause before its time: a flush, or the journal
+/// closing. Queued events do not (a wake-up per login would cost more than the write).
+#[derive(Default)]
+struct Wake {
+    rung: Mutex<bool>,
+    bell: Condvar,
+}
+
+impl Wake {
+    fn ring(&self) {
+        *self.rung.lock() = true;
+        self.bell.notify_one();
+    }
+
+    /// Waits up to `pause`, or less when rung (since the last pause).
+    fn pause(&self, pause: Duration) {
+        let mut rung = self.rung.lock();
+        if !*rung {
+            let _ = self.bell.wait_for(&mut rung, pause);
+        }
+        *rung = false;
+    }
+}
+
+/// Takes one message; whether the writer must write now (a flush waits).
+fn take(msg: Msg, pending: &mut Pending, waiters: &mut Vec<SyncSender<()>>) -> bool {
+    match msg {
+        Msg::Event(e) => {
+            pending.push(*e);
+            false
+        }
+        Msg::Flush(w) => {
+            waiters.push(w);
+            true
+        }
+    }
+}
+
+/// Takes what is queued now, without waiting, up to a batch or a flush (everything queued
+/// before a flush is ahead of it). Returns how many messages and whether the queue closed.
+fn drain(
+    rx: &Receiver<Msg>,
+    pending: &mut Pending,
+    waiters: &mut Vec<SyncSender<()>>,
+) -> (usize, bool) {
+    let mut n = 0;
+    while pending.events.len() < BATCH {
+        match rx.try_recv() {
+            Ok(m) => {
+                n += 1;
+                if take(m, pending, waiters) {
+                    break;
                 }
             }
-            Some(Msg::Flush(w)) => {
-                waiters.push(w);
-                continue;
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => return (n, true),
+        }
+    }
+    (n, false)
+}
+
+fn run(store: Arc<dyn Store>, rx: Receiver<Msg>, wake: Arc<Wake>) {
+    let mut pending = Pending::default();
+    let mut waiters: Vec<SyncSender<()>> = Vec::new();
+    let mut closed = false;
+    while !closed {
+        // Idle: wait for the first message.
+        match rx.recv() {
+            Ok(m) => {
+                take(m, &mut pending, &mut waiters);
             }
-            None => {}
+            Err(_) => break,
+        }
+        // Gather: pause QUIET at a time, taking what came meanwhile, until a pause brings
+        // nothing, the batch is full or spans GATHER_MICROS, a flush waits or the queue closes.
+        // One commit (and one sync) for all of it.
+        let mut paused = false;
+        loop {
+            let (n, now_closed) = drain(&rx, &mut pending, &mut waiters);
+            closed = now_closed;
+            if closed || !waiters.is_empty() || pending.full() || (paused && n == 0) {
+                break;
+            }
+            wake.pause(QUIET);
+            paused = true;
         }
         pending.write(store.as_ref());
         for w in waiters.drain(..) {
@@ -185,12 +238,15 @@ fn run(store: Arc<dyn Store>, rx: Receiver<Msg>) {
 impl Journal {
     pub(crate) fn start(store: Arc<dyn Store>) -> Result<Self, String> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let wake = Arc::new(Wake::default());
+        let writer_wake = Arc::clone(&wake);
         let handle = std::thread::Builder::new()
             .name("tessera-auth-journal".into())
-            .spawn(move || run(store, rx))
+            .spawn(move || run(store, rx, writer_wake))
             .map_err(|e| e.to_string())?;
         Ok(Journal {
             tx: Some(tx),
+            wake,
             handle: Some(handle),
         })
     }
@@ -209,6 +265,7 @@ impl Journal {
         let (w, r) = mpsc::sync_channel(1);
         if let Some(tx) = &self.tx {
             if tx.send(Msg::Flush(w)).is_ok() {
+                self.wake.ring();
                 let _ = r.recv();
             }
         }
@@ -218,6 +275,7 @@ impl Journal {
 impl Drop for Journal {
     fn drop(&mut self) {
         self.tx.take();
+        self.wake.ring();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
