@@ -483,7 +483,7 @@ impl Walk {
         // The service's settings are configuration of the frontend, not data the caller
         // reads: an LDAP actor holds no Applications right, so the installation reads them.
         let f = match found(ctx.dir.applications().ldap_service(&Actor::system(), t))? {
-            Some(app) => matches!(app.kind, AppKind::Ldap(s) if s.flatten_nested_groups),
+            Some(app) => matches!(&app.kind, AppKind::Ldap(s) if s.flatten_nested_groups),
             None => false,
         };
         if let Some(v) = self.views.get_mut(&t) {

@@ -18,6 +18,7 @@ use crate::store::txn::Txn;
 use crate::store::KeyRange;
 use crate::Directory;
 use base64::Engine;
+use std::sync::Arc;
 use tessera_policy::{Area, Right};
 
 /// Applications. Obtain with [`Directory::applications`].
@@ -169,13 +170,19 @@ impl<'a> Applications<'a> {
     }
 
     /// The tenant's LDAP service (Applications:Read).
-    pub fn ldap_service(&self, actor: &Actor, tenant: TenantId) -> Result<Application, Error> {
+    pub fn ldap_service(&self, actor: &Actor, tenant: TenantId) -> Result<Arc<Application>, Error> {
         self.dir
             .require(actor, tenant, Area::Applications, Right::Read)?;
-        self.dir.txn(|tx| {
-            let id = must::<Ptr<AppId>>(tx, &keys::ldap_service(tenant))?.id;
-            must(tx, &keys::app(tenant, id))
-        })
+        // Every LDAP search that shows members reads its settings: the decoded record is
+        // shared until the record changes.
+        let id = self
+            .dir
+            .txn(|tx| must::<Ptr<AppId>>(tx, &keys::ldap_service(tenant)))?
+            .id;
+        self.dir
+            .cache()
+            .application(self.dir.store(), tenant, id)?
+            .ok_or(Error::NotFound)
     }
 
     /// Every application of a tenant, by name (Applications:Read).

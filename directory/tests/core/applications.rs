@@ -48,7 +48,10 @@ fn every_tenant_has_one_ldap_service_that_stays() {
     let a = tree.dir().applications();
     let ldap = a.ldap_service(&sys(), tree.contoso.id).unwrap();
     assert!(matches!(ldap.kind, AppKind::Ldap(_)));
-    assert_eq!(a.list(&sys(), tree.contoso.id).unwrap(), vec![ldap.clone()]);
+    assert_eq!(
+        a.list(&sys(), tree.contoso.id).unwrap(),
+        vec![(*ldap).clone()]
+    );
     assert_eq!(
         a.delete(&sys(), tree.contoso.id, ldap.id),
         Err(Error::NotAllowed("the LDAP service cannot be deleted"))

@@ -102,7 +102,7 @@ impl Side {
         )?;
         let staff = d.groups().by_name(&sys(), tenant.id, "staff")?;
         let wifi = d.groups().by_name(&sys(), tenant.id, "wifi")?;
-        let ldap = d.applications().ldap_service(&sys(), tenant.id)?;
+        let ldap = (*d.applications().ldap_service(&sys(), tenant.id)?).clone();
         let app = d
             .applications()
             .create(&sys(), tenant.id, radius(APP, [wifi.id]))?;
