@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::store::codec::Unit;
 use crate::store::keys::{self, fold, Marker};
-use crate::store::records::Ptr;
+use crate::store::records::{NameOf, Ptr};
 use crate::store::txn::Txn;
 use crate::store::KeyRange;
 use crate::Directory;
@@ -392,10 +392,11 @@ impl<'a> Groups<'a> {
         let read = dir.txn(|tx| {
             let mut read = Vec::with_capacity(missing.len());
             for m in &missing {
-                let name = match m {
-                    Member::User(u) => tx.get::<User>(&keys::user(tenant, *u))?.map(|x| x.username),
-                    Member::Group(g) => tx.get::<Group>(&keys::group(tenant, *g))?.map(|x| x.name),
+                let key = match m {
+                    Member::User(u) => keys::user(tenant, *u),
+                    Member::Group(g) => keys::group(tenant, *g),
                 };
+                let name = tx.get::<NameOf>(&key)?.map(|x| x.name);
                 if let Some(n) = name {
                     read.push((*m, n));
                 }

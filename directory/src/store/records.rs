@@ -16,6 +16,19 @@ impl<T: Serialize + DeserializeOwned> Record for Ptr<T> {
     const WHAT: &'static str = "index entry";
 }
 
+/// A user's or a group's record read for its name alone: decoding skips every other field
+/// (records are maps with named fields), so a big group's first member list reads its members
+/// without decoding whole users.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NameOf {
+    #[serde(alias = "username")]
+    pub(crate) name: String,
+}
+
+impl Record for NameOf {
+    const WHAT: &'static str = "name of a user or group";
+}
+
 /// A counter's next value.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CounterValue {
