@@ -3,9 +3,9 @@
 //! ldap3_proto decodes it (its decoder prints unknown operations to standard output, which an
 //! unauthenticated client must not be able to do). Search results — almost every byte a server
 //! sends — are written straight into the output buffer, byte for byte what ldap3_proto would
-//! write (its encoder builds and copies a tag tree per message), and entries from the search's
-//! own [`WireEntry`] without copying their values first; every other message goes through
-//! ldap3_proto. It must not interpret messages otherwise.
+//! write (its encoder builds and copies a tag tree per message): entries from the search's own
+//! [`WireEntry`] (an [`EntryMsg`]) without copying their values first, and SearchResultDone;
+//! every other message goes through ldap3_proto. It must not interpret messages otherwise.
 
 use crate::entry::{Attr, Vals, WireEntry};
 use bytes::{BufMut, BytesMut};
@@ -103,32 +103,6 @@ impl Encoder<EntryMsg> for Codec {
     }
 }
 
-/// What the entry writer needs of an attribute.
-trait WireAttr {
-    fn name(&self) -> &str;
-    fn values(&self) -> impl Iterator<Item = &[u8]>;
-}
-
-impl WireAttr for LdapPartialAttribute {
-    fn name(&self) -> &str {
-        &self.atype
-    }
-
-    fn values(&self) -> impl Iterator<Item = &[u8]> {
-        self.vals.iter().map(Vec::as_slice)
-    }
-}
-
-impl WireAttr for (Attr, Vals) {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn values(&self) -> impl Iterator<Item = &[u8]> {
-        self.1.iter().map(String::as_bytes)
-    }
-}
-
 // BER identifier octets (RFC 4511's ASN.1: universal types and the APPLICATION operations).
 const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
@@ -138,18 +112,15 @@ const ENUMERATED: u8 = 0x0a;
 const SEARCH_RESULT_ENTRY: u8 = 0x64;
 const SEARCH_RESULT_DONE: u8 = 0x65;
 
-/// Writes a SearchResultEntry, or a SearchResultDone without controls or referrals, with a
-/// non-negative message id, and says whether it did; anything else is left to ldap3_proto.
+/// Writes a SearchResultDone without controls or referrals, with a non-negative message id,
+/// and says whether it did; anything else is left to ldap3_proto (entries come as
+/// [`EntryMsg`]).
 fn write_search_result(msg: &LdapMsg, dst: &mut BytesMut) -> bool {
     if msg.msgid < 0 || !msg.ctrl.is_empty() {
         return false;
     }
     let id = integer_len(msg.msgid.into());
     match &msg.op {
-        LdapOp::SearchResultEntry(e) => {
-            write_entry(dst, msg.msgid, &e.dn, &e.attributes);
-            true
-        }
         LdapOp::SearchResultDone(r) if r.referral.is_empty() => {
             let code = r.code.clone() as i64;
             let op = result_len(r, code);
@@ -167,7 +138,7 @@ fn write_search_result(msg: &LdapMsg, dst: &mut BytesMut) -> bool {
 }
 
 /// Writes a SearchResultEntry; `msgid` is not negative.
-fn write_entry<A: WireAttr>(dst: &mut BytesMut, msgid: i32, dn: &str, attrs: &[A]) {
+fn write_entry(dst: &mut BytesMut, msgid: i32, dn: &str, attrs: &[(Attr, Vals)]) {
     let id = integer_len(msgid.into());
     let list: usize = attrs.iter().map(attribute_len).sum();
     let op = tlv_len(dn.len()) + tlv_len(list);
@@ -179,10 +150,10 @@ fn write_entry<A: WireAttr>(dst: &mut BytesMut, msgid: i32, dn: &str, attrs: &[A
     header(dst, SEQUENCE, list);
     for a in attrs {
         header(dst, SEQUENCE, attribute_content_len(a));
-        octets(dst, a.name().as_bytes());
+        octets(dst, a.0.name().as_bytes());
         header(dst, SET, values_len(a));
-        for v in a.values() {
-            octets(dst, v);
+        for v in a.1.iter() {
+            octets(dst, v.as_bytes());
         }
     }
 }
@@ -193,18 +164,18 @@ fn result_len(r: &LdapResult, code: i64) -> usize {
 }
 
 /// The encoded length of a PartialAttribute, identifier and length octets included.
-fn attribute_len<A: WireAttr>(a: &A) -> usize {
+fn attribute_len(a: &(Attr, Vals)) -> usize {
     tlv_len(attribute_content_len(a))
 }
 
 /// The content length of a PartialAttribute: its type and its SET of values.
-fn attribute_content_len<A: WireAttr>(a: &A) -> usize {
-    tlv_len(a.name().len()) + tlv_len(values_len(a))
+fn attribute_content_len(a: &(Attr, Vals)) -> usize {
+    tlv_len(a.0.name().len()) + tlv_len(values_len(a))
 }
 
 /// The content length of a PartialAttribute's SET of values.
-fn values_len<A: WireAttr>(a: &A) -> usize {
-    a.values().map(|v| tlv_len(v.len())).sum()
+fn values_len(a: &(Attr, Vals)) -> usize {
+    a.1.iter().map(|v| tlv_len(v.len())).sum()
 }
 
 /// Identifier, length and content octets of a value whose content is `content` long.
@@ -376,8 +347,7 @@ mod tests {
                     })
                     .collect();
                 let msg = entry(*id, "x".repeat(*n), attrs);
-                assert_eq!(ours(&msg), ldap3_proto_bytes(&msg), "entry {id} {n}");
-                // The same entry as the search hands it over, with shared and own values.
+                // The entry as the search hands it over, with shared and own values.
                 let LdapOp::SearchResultEntry(e) = &msg.op else {
                     unreachable!()
                 };
@@ -437,7 +407,14 @@ mod tests {
         let e = entry(7, "uid=a".into(), vec![("uid".into(), vec![b"a".to_vec()])]);
         let mut both = BytesMut::new();
         let mut c = Codec::default();
-        c.encode(e.clone(), &mut both).unwrap();
+        let wire = EntryMsg {
+            msgid: 7,
+            entry: WireEntry {
+                dn: "uid=a".into(),
+                attrs: vec![(Attr::Custom("uid".into()), Vals::Own(vec!["a".into()]))],
+            },
+        };
+        c.encode(wire, &mut both).unwrap();
         c.encode(done.clone(), &mut both).unwrap();
         let mut want = ldap3_proto_bytes(&e);
         want.extend_from_slice(&ldap3_proto_bytes(&done));

@@ -89,6 +89,12 @@ impl std::ops::Deref for Vals {
     }
 }
 
+impl Default for Vals {
+    fn default() -> Self {
+        Vals::Own(Vec::new())
+    }
+}
+
 impl Vals {
     /// The values as a list of their own.
     pub(crate) fn into_vec(self) -> Vec<String> {
@@ -257,21 +263,12 @@ pub(crate) fn user(dit: &Dit, slug: &str, u: &User, member_of: Option<Vec<String
 }
 
 /// The members of a group as the entry shows them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Members {
     /// `member`: DNs of users and groups.
     pub(crate) dns: Vals,
     /// `memberUid`: usernames of the user members.
     pub(crate) uids: Vals,
-}
-
-impl Default for Members {
-    fn default() -> Self {
-        Members {
-            dns: Vals::Own(Vec::new()),
-            uids: Vals::Own(Vec::new()),
-        }
-    }
 }
 
 /// A group's entry. `members` and `member_of` are given when the search needs them.
@@ -506,7 +503,7 @@ pub(crate) fn to_wire(e: Entry, sel: &Selection, types_only: bool) -> WireEntry 
         .filter(|(a, _)| sel.wants(a, kind))
         .map(|(a, vals)| {
             if types_only {
-                (a, Vals::Own(Vec::new()))
+                (a, Vals::default())
             } else {
                 (a, vals)
             }
